@@ -1,0 +1,211 @@
+import { Command, CommanderError, Option } from 'commander';
+import { AppError } from '../contract/errors.js';
+import { flattenSettings, type CallInput, type CallName, type CallOutput, type DoctorReport, type KeyStatus } from '../contract/index.js';
+import type { Core } from '../core/core.js';
+import { createNodeCore } from '../core/node-host.js';
+import { appVersion, packageRoot } from '../core/version.js';
+import { getPath } from '../core/settings/settings-service.js';
+import { defaultRendererDir, rendererBuilt, startWebHost } from '../server/web-host.js';
+import { EXIT_OK, EXIT_USER, createOutput, userError, type Output } from './output.js';
+import { readSecret } from './read-secret.js';
+
+interface Globals {
+  json?: boolean;
+}
+
+/** Runs one CLI invocation and resolves to its exit code; `serve` resolves only when the server stops. */
+export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let exitCode = EXIT_OK;
+  let corePromise: Promise<Core> | undefined;
+  const core = () => (corePromise ??= createNodeCore('cli', env));
+  const program = new Command();
+  const out = (): Output => createOutput(Boolean(program.opts<Globals>().json));
+
+  async function call<K extends CallName>(name: K, input: CallInput<K>): Promise<CallOutput<K>> {
+    const result = await (await core()).dispatcher.dispatch(name, input);
+    if (!result.ok) throw AppError.fromPayload(result.error);
+    return result.value as CallOutput<K>;
+  }
+
+  const action =
+    <A extends unknown[]>(fn: (...args: A) => Promise<void>) =>
+    async (...args: A) => {
+      try {
+        await fn(...args);
+      } catch (error) {
+        exitCode = out().fail(error);
+      }
+    };
+
+  program
+    .name('imagebench')
+    .description('Local turbo previews on your GPU, cloud finals with the price shown first.')
+    .version(appVersion())
+    .addOption(new Option('--json', 'machine-readable output'))
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  program
+    .command('serve')
+    .description('Serve the app in a browser on 127.0.0.1, protected by a random token')
+    .option('-p, --port <port>', 'port to listen on (0 picks a free one)', '0')
+    .action(
+      action(async (opts: { port: string }) => {
+        const port = Number(opts.port);
+        if (!Number.isInteger(port) || port < 0 || port > 65535) throw userError(`"${opts.port}" is not a port number.`);
+        const serveCore = await createNodeCore('web', env);
+        const rendererDir = defaultRendererDir(packageRoot());
+        if (!rendererBuilt(rendererDir)) throw userError('The interface is not built.', 'Run `npm run build` first.');
+        const host = await startWebHost({ core: serveCore, rendererDir, port });
+        out().result({ url: host.url, port: host.port }, () => `ImageBench web mode is running.\nOpen: ${host.url}\nPress Ctrl+C to stop.`);
+        await new Promise<void>((resolve) => {
+          const stop = () => void host.close().then(resolve);
+          process.once('SIGINT', stop);
+          process.once('SIGTERM', stop);
+        });
+      }),
+    );
+
+  program
+    .command('doctor')
+    .description('Check Node/Electron, ONNX Runtime execution providers, the keychain, data directory and disk space')
+    .action(
+      action(async () => {
+        const report = await call('doctor.run', {});
+        out().result(report, () => formatDoctor(report));
+        if (report.checks.some((c) => c.status === 'fail')) exitCode = EXIT_USER;
+      }),
+    );
+
+  const settings = program.command('settings').description('Read and change settings');
+  settings
+    .command('list')
+    .description('Every setting with its value')
+    .action(
+      action(async () => {
+        const all = await call('settings.get', {});
+        out().result(all, () => flattenSettings(all).map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join('\n'));
+      }),
+    );
+  settings
+    .command('get <key>')
+    .description('One setting, by dotted key (e.g. preview.steps)')
+    .action(
+      action(async (key: string) => {
+        const all = await call('settings.get', {});
+        const entry = flattenSettings(all).find(([k]) => k === key);
+        if (!entry) throw userError(`There is no setting called "${key}".`, 'Run `imagebench settings list` to see them all.');
+        out().result({ key, value: getPath(all, key) }, () => JSON.stringify(entry[1]));
+      }),
+    );
+  settings
+    .command('set <key> <value>')
+    .description('Change one setting; the value is read as JSON when it parses (2, true, "x"), else as text')
+    .action(
+      action(async (key: string, raw: string) => {
+        const value = parseValue(raw);
+        const all = await call('settings.set', { key, value });
+        out().result({ key, value: getPath(all, key) }, () => `${key} = ${JSON.stringify(getPath(all, key))}`);
+      }),
+    );
+  settings
+    .command('reset [key]')
+    .description('Reset one setting, or all of them, to the default')
+    .action(
+      action(async (key: string | undefined) => {
+        const all = await call('settings.reset', key === undefined ? {} : { key });
+        out().result(all, () => (key ? `${key} = ${JSON.stringify(getPath(all, key))}` : 'All settings reset to defaults.'));
+      }),
+    );
+
+  const keys = program.command('keys').description('Provider API keys, kept in the OS keychain');
+  keys
+    .command('list')
+    .description('Which providers have a key (only the last 4 characters are shown)')
+    .action(
+      action(async () => {
+        const list = await call('keys.list', {});
+        out().result(list, () => list.map(formatKey).join('\n'));
+      }),
+    );
+  keys
+    .command('set <provider>')
+    .description('Store a key; it is read from stdin or a hidden prompt, never from the command line')
+    .argument('[extra...]')
+    .action(
+      action(async (provider: string, extra: string[]) => {
+        if (extra.length > 0) {
+          throw userError(
+            'Keys are not accepted as arguments: they would be kept in your shell history.',
+            `Pipe it instead: printf %s "$KEY" | imagebench keys set ${provider}`,
+          );
+        }
+        const key = await readSecret(`API key for ${provider} (input hidden): `);
+        if (!key) throw userError('No key was given.', `Pipe it: printf %s "$KEY" | imagebench keys set ${provider}`);
+        const status = await call('keys.set', { provider: provider as never, key });
+        out().result(status, () => `Stored in ${status.source}: ${formatKey(status)}`);
+      }),
+    );
+  keys
+    .command('test <provider>')
+    .description("Prove a key works with the provider's cheapest call")
+    .action(
+      action(async (provider: string) => {
+        const result = await call('keys.test', { provider: provider as never });
+        out().result(result, () => `${result.ok ? 'ok' : 'FAILED'}: ${result.message}`);
+        if (!result.ok) exitCode = EXIT_USER;
+      }),
+    );
+  keys
+    .command('remove <provider>')
+    .description('Delete a key from the keychain')
+    .action(
+      action(async (provider: string) => {
+        const status = await call('keys.remove', { provider: provider as never });
+        out().result(status, () => (status.set ? `Removed from the keychain, but ${formatKey(status)}` : `${provider}: no key stored`));
+      }),
+    );
+
+  program
+    .command('providers')
+    .description('Cloud and self-hosted providers ImageBench can use')
+    .action(
+      action(async () => {
+        const list = await call('providers.list', {});
+        out().result(list, () =>
+          list.map((p) => `${p.id.padEnd(11)} ${p.displayName}${p.officialApi ? '' : '  (no official API)'}${p.note ? ` — ${p.note}` : ''}`).join('\n'),
+        );
+      }),
+    );
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version exit 0 through here; parse errors already printed their message.
+      return error.exitCode === 0 ? EXIT_OK : EXIT_USER;
+    }
+    return createOutput(Boolean(program.opts<Globals>().json)).fail(error);
+  }
+  return exitCode;
+}
+
+function parseValue(raw: string): unknown {
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    return raw;
+  }
+}
+
+function formatKey(status: KeyStatus): string {
+  if (!status.set) return `${status.provider.padEnd(11)} not set`;
+  return `${status.provider.padEnd(11)} set (…${status.last4 ?? '????'}, from ${status.source})`;
+}
+
+function formatDoctor(report: DoctorReport): string {
+  const mark = { ok: '✓', warn: '!', fail: '✗' } as const;
+  return report.checks
+    .map((c) => `${mark[c.status]} ${c.name.padEnd(15)} ${c.detail}${c.hint ? `\n  ${' '.repeat(15)} → ${c.hint}` : ''}`)
+    .join('\n');
+}

@@ -1,0 +1,112 @@
+import { z } from 'zod';
+import { ErrorPayloadSchema } from './errors.js';
+import { KeyStatusSchema, ProviderIdSchema, ProviderSummarySchema } from './providers.js';
+import { SettingsSchema } from './settings.js';
+
+/**
+ * The one contract between every UI surface and the core. The Electron preload,
+ * the web host and the CLI are adapters over this table: a call that is not
+ * here does not cross a process border, and every input is parsed with its
+ * schema on the receiving side.
+ */
+
+const Empty = z.object({}).strict();
+
+export const AppInfoSchema = z.object({
+  name: z.literal('ImageBench'),
+  version: z.string(),
+  host: z.enum(['electron', 'web', 'cli']),
+  dataDir: z.string(),
+  keychainBackend: z.string(),
+});
+export type AppInfo = z.infer<typeof AppInfoSchema>;
+
+export const DoctorCheckSchema = z.object({
+  name: z.string(),
+  status: z.enum(['ok', 'warn', 'fail']),
+  detail: z.string(),
+  hint: z.string().optional(),
+});
+export const DoctorReportSchema = z.object({
+  checks: z.array(DoctorCheckSchema),
+});
+export type DoctorReport = z.infer<typeof DoctorReportSchema>;
+
+/** A key travels only inward (UI → keychain), never back out. */
+export const ApiKeySchema = z
+  .string()
+  .trim()
+  .min(8, 'That key is too short to be an API key: paste the whole key.')
+  .max(4096, 'That key is too long: paste only the key itself.')
+  .regex(/^[\x21-\x7e]+$/, 'A key has no spaces, line breaks or non-ASCII characters: paste only the key itself.');
+
+export const KeyTestResultSchema = z.object({
+  provider: ProviderIdSchema,
+  ok: z.boolean(),
+  message: z.string(),
+});
+
+function call<I extends z.ZodType, O extends z.ZodType>(input: I, output: O, description: string) {
+  return { input, output, description };
+}
+
+export const calls = {
+  'app.info': call(Empty, AppInfoSchema, 'Version, host and data directory'),
+  'doctor.run': call(Empty, DoctorReportSchema, 'Check the runtime, ONNX Runtime, keychain and disk'),
+  'settings.get': call(Empty, SettingsSchema, 'All settings'),
+  'settings.set': call(
+    z.object({ key: z.string().min(1), value: z.unknown() }).strict(),
+    SettingsSchema,
+    'Change one setting by its dotted key',
+  ),
+  'settings.reset': call(z.object({ key: z.string().min(1).optional() }).strict(), SettingsSchema, 'Reset one setting, or all'),
+  'providers.list': call(Empty, z.array(ProviderSummarySchema), 'Known providers'),
+  'keys.list': call(Empty, z.array(KeyStatusSchema), 'Which provider keys are set'),
+  'keys.set': call(
+    z.object({ provider: ProviderIdSchema, key: ApiKeySchema }).strict(),
+    KeyStatusSchema,
+    'Store a provider key in the OS keychain',
+  ),
+  'keys.remove': call(z.object({ provider: ProviderIdSchema }).strict(), KeyStatusSchema, 'Remove a provider key'),
+  'keys.test': call(z.object({ provider: ProviderIdSchema }).strict(), KeyTestResultSchema, 'Prove a key works with the cheapest call'),
+} as const;
+
+export type Calls = typeof calls;
+export type CallName = keyof Calls;
+export type CallInput<K extends CallName> = z.input<Calls[K]['input']>;
+export type CallOutput<K extends CallName> = z.output<Calls[K]['output']>;
+
+export const events = {
+  'settings.changed': SettingsSchema,
+  'keys.changed': z.array(KeyStatusSchema),
+} as const;
+export type Events = typeof events;
+export type EventName = keyof Events;
+export type EventPayload<K extends EventName> = z.output<Events[K]>;
+
+export const CallResultSchema = z.discriminatedUnion('ok', [
+  z.object({ ok: z.literal(true), value: z.unknown() }),
+  z.object({ ok: z.literal(false), error: ErrorPayloadSchema }),
+]);
+export type CallResult<T = unknown> = { ok: true; value: T } | { ok: false; error: z.output<typeof ErrorPayloadSchema> };
+
+export const EventEnvelopeSchema = z.object({ event: z.string(), payload: z.unknown() });
+
+export function isCallName(name: string): name is CallName {
+  return Object.prototype.hasOwnProperty.call(calls, name);
+}
+
+export function isEventName(name: string): name is EventName {
+  return Object.prototype.hasOwnProperty.call(events, name);
+}
+
+/** The same typed surface in every host: `call` for requests, `subscribe` for events. */
+export interface ImageBenchApi {
+  call<K extends CallName>(name: K, input: CallInput<K>): Promise<CallOutput<K>>;
+  subscribe<K extends EventName>(name: K, listener: (payload: EventPayload<K>) => void): () => void;
+}
+
+export * from './errors.js';
+export * from './money.js';
+export * from './providers.js';
+export * from './settings.js';

@@ -1,0 +1,80 @@
+import type { AppInfo, CallOutput, DoctorReport } from '../contract/index.js';
+import type { ProviderId, ProviderSummary } from '../contract/providers.js';
+import { Dispatcher, type Handlers } from './dispatcher.js';
+import { runDoctor, type DoctorDeps } from './doctor.js';
+import { EventBus } from './events.js';
+import { KeyService } from './keys.js';
+import type { SecretStore } from './secrets/secret-store.js';
+import { SettingsService, type SettingsFile } from './settings/settings-service.js';
+
+/** What the core needs to know about cloud providers; the registry in src/providers implements it. */
+export interface ProviderCatalog {
+  list(): ProviderSummary[];
+  /** Make the provider's cheapest authenticated call. `key` is undefined for keyless (self-hosted) providers. */
+  verifyKey(provider: ProviderId, key: string | undefined): Promise<{ ok: boolean; message: string }>;
+}
+
+export interface CoreDeps {
+  host: AppInfo['host'];
+  version: string;
+  dataDir: string;
+  settingsFile: SettingsFile;
+  secrets: SecretStore;
+  providers: ProviderCatalog;
+  env: NodeJS.ProcessEnv;
+  executionProviders: DoctorDeps['executionProviders'];
+  hostChecks: DoctorDeps['hostChecks'];
+}
+
+export interface Core {
+  dispatcher: Dispatcher;
+  events: EventBus;
+  settings: SettingsService;
+  keys: KeyService;
+  info(): AppInfo;
+  doctor(): Promise<DoctorReport>;
+}
+
+/** The Electron-agnostic core: every host builds one of these and talks to it only through `dispatcher`. */
+export function createCore(deps: CoreDeps): Core {
+  const events = new EventBus();
+  const settings = new SettingsService(deps.settingsFile);
+  const keys = new KeyService(deps.secrets, deps.providers.list(), deps.env);
+
+  const info = (): AppInfo => ({
+    name: 'ImageBench',
+    version: deps.version,
+    host: deps.host,
+    dataDir: deps.dataDir,
+    keychainBackend: deps.secrets.backend,
+  });
+  const doctor = () => runDoctor(deps);
+
+  const keysChanged = async <T>(result: T): Promise<T> => {
+    events.emit('keys.changed', await keys.list());
+    return result;
+  };
+  const settingsChanged = (result: CallOutput<'settings.get'>) => {
+    events.emit('settings.changed', result);
+    return result;
+  };
+
+  const handlers: Handlers = {
+    'app.info': async () => info(),
+    'doctor.run': doctor,
+    'settings.get': async () => settings.get(),
+    'settings.set': async ({ key, value }) => settingsChanged(settings.set(key, value)),
+    'settings.reset': async ({ key }) => settingsChanged(settings.reset(key)),
+    'providers.list': async () => deps.providers.list(),
+    'keys.list': () => keys.list(),
+    'keys.set': async ({ provider, key }) => keysChanged(await keys.set(provider, key)),
+    'keys.remove': async ({ provider }) => keysChanged(await keys.remove(provider)),
+    'keys.test': async ({ provider }) => {
+      const summary = deps.providers.list().find((p) => p.id === provider);
+      const key = summary?.keyRequired ? await keys.resolve(provider) : undefined;
+      return { provider, ...(await deps.providers.verifyKey(provider, key)) };
+    },
+  };
+
+  return { dispatcher: new Dispatcher(handlers), events, settings, keys, info, doctor };
+}

@@ -1,0 +1,85 @@
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertBuilt, runCli } from '../../helpers/cli.js';
+import { openTestKeychain } from '../../helpers/keychain.js';
+import { filesContaining, makeTempDir } from '../../helpers/tmp.js';
+
+const home = makeTempDir();
+const service = `ImageBench-cli-test-${process.pid}`;
+const env = { IMAGEBENCH_HOME: path.join(home.dir, 'data'), IMAGEBENCH_KEYCHAIN_SERVICE: service, IMAGEBENCH_OPENAI_API_KEY: '' };
+const cli = (args: string[], stdin?: string) => runCli(args, env, stdin);
+const keychain = await openTestKeychain(service);
+
+beforeAll(() => assertBuilt());
+afterAll(() => home.cleanup());
+
+describe('imagebench CLI', () => {
+  it('prints help for every command group and exits 0', async () => {
+    const top = await cli(['--help']);
+    expect(top.code).toBe(0);
+    for (const command of ['serve', 'settings', 'keys', 'doctor']) expect(top.stdout).toContain(command);
+    const keys = await cli(['keys', '--help']);
+    expect(keys.code).toBe(0);
+    expect(keys.stdout).toMatch(/set .*<provider>/);
+  });
+
+  it('sets and reads settings, with --json', async () => {
+    const set = await cli(['settings', 'set', 'preview.steps', '4']);
+    expect(set).toMatchObject({ code: 0, stdout: 'preview.steps = 4\n' });
+    const get = await cli(['settings', 'get', 'preview.steps', '--json']);
+    expect(get.code).toBe(0);
+    expect(JSON.parse(get.stdout)).toEqual({ key: 'preview.steps', value: 4 });
+    const list = await cli(['settings', 'list']);
+    expect(list.stdout).toContain('preview.steps = 4');
+    expect(list.stdout).toContain('theme = "system"');
+  });
+
+  it('exits 1 with a one-line reason and a hint on a user error', async () => {
+    const bad = await cli(['settings', 'set', 'preview.steps', '0']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^error: Cannot set preview\.steps to 0: .+\nhint: .+\n$/);
+    const json = await cli(['settings', 'set', 'nope', '1', '--json']);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
+    expect((await cli(['frobnicate'])).code).toBe(1);
+  });
+
+  it('never takes a key from the command line', async () => {
+    const res = await cli(['keys', 'set', 'openai', 'sk-on-the-command-line-1234']);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('not accepted as arguments');
+    expect(filesContaining(home.dir, 'sk-on-the-command-line-1234')).toEqual([]);
+  });
+
+  it('rejects an unknown provider', async () => {
+    const res = await cli(['keys', 'set', 'acme'], 'sk-whatever-123456');
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/provider/);
+  });
+
+  it.skipIf(!keychain.store)(`stores a key from stdin in the keychain only ${keychain.reason}`, async () => {
+    const secret = 'sk-cli-test-SECRET-5678';
+    const set = await cli(['keys', 'set', 'openai'], secret);
+    expect(set.code).toBe(0);
+    expect(set.stdout).toContain('…5678');
+    expect(set.stdout + set.stderr).not.toContain('SECRET');
+    const list = JSON.parse((await cli(['keys', 'list', '--json'])).stdout) as Array<{ provider: string; set: boolean; last4: string }>;
+    expect(list.find((k) => k.provider === 'openai')).toMatchObject({ set: true, last4: '5678', source: 'keychain' });
+    expect(await keychain.store!.get('api-key:openai')).toBe(secret);
+    expect(filesContaining(home.dir, 'SECRET')).toEqual([]);
+    const removed = await cli(['keys', 'remove', 'openai']);
+    expect(removed.code).toBe(0);
+    expect(await keychain.store!.get('api-key:openai')).toBeNull();
+  });
+
+  it('doctor reports runtime, ONNX Runtime, keychain, data dir and disk', async () => {
+    const res = await cli(['doctor', '--json']);
+    const report = JSON.parse(res.stdout) as { checks: Array<{ name: string; status: string; detail: string }> };
+    const names = report.checks.map((c) => c.name);
+    expect(names).toEqual(expect.arrayContaining(['Node.js', 'Electron', 'ONNX Runtime', 'Keychain', 'Data directory', 'Disk space']));
+    expect(report.checks.find((c) => c.name === 'ONNX Runtime')?.detail).toContain('cpu');
+    expect(report.checks.find((c) => c.name === 'Data directory')?.detail).toBe(env.IMAGEBENCH_HOME);
+    const human = await cli(['doctor']);
+    expect(human.stdout).toContain('ONNX Runtime');
+  });
+});
