@@ -46,7 +46,7 @@ describe('web mode in Chromium', () => {
     for (const label of ['Preview', 'Finals', 'Gallery', 'Spend', 'Settings']) {
       await expect(page.getByRole('button', { name: label, exact: true }).isVisible()).resolves.toBe(true);
     }
-    await page.getByLabel('Prompt', { exact: true }).waitFor();
+    await page.getByRole('textbox', { name: 'Prompt' }).waitFor();
     await shot('preview');
   });
 

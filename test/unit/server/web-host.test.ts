@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Core } from '../../../src/core/core.js';
@@ -86,8 +87,16 @@ describe('web mode host', () => {
     expect((await postJson('app.info', {}, { ...auth, Origin: 'http://evil.example' })).status).toBe(403);
     const form = await fetch(`${base}/api/call/app.info`, { method: 'POST', headers: { ...auth, 'Content-Type': 'text/plain' }, body: '{}' });
     expect(form.status).toBe(415);
-    const rebound = await fetch(`${base}/api/call/app.info`, { method: 'POST', headers: { ...auth, Host: 'evil.example', 'Content-Type': 'application/json' }, body: '{}' });
-    expect(rebound.status).toBe(421);
+    // fetch cannot forge Host; a raw request can, as a DNS-rebinding page's would arrive.
+    const rebound = await new Promise<number>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: host.port, path: '/api/call/app.info', method: 'POST', headers: { ...auth, Host: 'evil.example', 'Content-Type': 'application/json' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end('{}');
+    });
+    expect(rebound).toBe(421);
   });
 
   it('serves nothing outside the renderer folder', async () => {
