@@ -12,6 +12,7 @@ import { CONTENT_SECURITY_POLICY } from '../src/core/security.js';
 import { packageRoot } from '../src/core/version.js';
 import { providerCatalog } from '../src/providers/catalog.js';
 import { listExecutionProviders } from '../native-models/src/backend/ort.js';
+import { summarizeModelFolder } from '../native-models/src/models/summary.js';
 
 const root = packageRoot();
 const rendererIndex = path.join(root, 'dist', 'renderer', 'index.html');
@@ -98,6 +99,7 @@ async function start(): Promise<void> {
     providers: providerCatalog(process.env),
     env: process.env,
     executionProviders: listExecutionProviders,
+    inspectModel: summarizeModelFolder,
     hostChecks: async () => [{ name: 'Electron', status: 'ok', detail: `${process.versions.electron} (Chromium ${process.versions.chrome})` }],
   });
 

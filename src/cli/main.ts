@@ -1,12 +1,13 @@
 import { Command, CommanderError, Option } from 'commander';
 import { AppError } from '../contract/errors.js';
-import { flattenSettings, type CallInput, type CallName, type CallOutput, type DoctorReport, type KeyStatus } from '../contract/index.js';
+import { flattenSettings, type CallInput, type CallName, type CallOutput, type DoctorReport, type EventPayload, type KeyStatus, type ModelEntry } from '../contract/index.js';
 import type { Core } from '../core/core.js';
 import { createNodeCore } from '../core/node-host.js';
 import { appVersion, packageRoot } from '../core/version.js';
 import { getPath } from '../core/settings/settings-service.js';
 import { defaultRendererDir, rendererBuilt, startWebHost } from '../server/web-host.js';
 import { EXIT_OK, EXIT_USER, createOutput, userError, type Output } from './output.js';
+import { downloadProgressPrinter } from './progress.js';
 import { readSecret } from './read-secret.js';
 
 interface Globals {
@@ -166,6 +167,56 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
       }),
     );
 
+  const models = program.command('models').description('Local ONNX models for previews');
+  models
+    .command('list')
+    .description('Installed models with family, size and licence')
+    .action(
+      action(async () => {
+        const list = await call('models.list', {});
+        out().result(list, () => (list.length === 0 ? 'No models installed. Import one with `imagebench models import <folder>`.' : list.map(formatModel).join('\n')));
+      }),
+    );
+  models
+    .command('import <folder>')
+    .description('Register a diffusers/Optimum ONNX export folder (the one with model_index.json); files stay where they are')
+    .option('--name <name>', 'display name (default: the folder name)')
+    .action(
+      action(async (folder: string, opts: { name?: string }) => {
+        const entry = await call('models.import', { path: folder, name: opts.name });
+        out().result(entry, () => `Imported ${formatModel(entry)}${licenceLine(entry)}`);
+      }),
+    );
+  models
+    .command('download <url>')
+    .description('Download a .tar.gz of a model folder: resumes if interrupted, checks free disk and the sha256')
+    .option('--sha256 <hex>', 'expected sha256 of the archive; the download is deleted if it differs')
+    .option('--name <name>', 'display name')
+    .action(
+      action(async (url: string, opts: { sha256?: string; name?: string }) => {
+        const printProgress = downloadProgressPrinter();
+        const unsubscribe = (await core()).events.onAny((event, payload) => {
+          if (event === 'models.downloadProgress' && !out().json) printProgress(payload as EventPayload<'models.downloadProgress'>);
+        });
+        try {
+          const entry = await call('models.download', { url, sha256: opts.sha256, name: opts.name });
+          out().result(entry, () => `Installed ${formatModel(entry)}${licenceLine(entry)}`);
+        } finally {
+          unsubscribe();
+        }
+      }),
+    );
+  models
+    .command('remove <id>')
+    .description('Forget a model; --delete-files also deletes a model ImageBench downloaded')
+    .option('--delete-files', 'delete the files too (only for downloaded models)')
+    .action(
+      action(async (id: string, opts: { deleteFiles?: boolean }) => {
+        const entry = await call('models.remove', { id, deleteFiles: Boolean(opts.deleteFiles) });
+        out().result(entry, () => `Removed ${entry.id}${entry.managed ? ' and its files' : ` (files kept in ${entry.path})`}`);
+      }),
+    );
+
   program
     .command('providers')
     .description('Cloud and self-hosted providers ImageBench can use')
@@ -201,6 +252,15 @@ function parseValue(raw: string): unknown {
 function formatKey(status: KeyStatus): string {
   if (!status.set) return `${status.provider.padEnd(11)} not set`;
   return `${status.provider.padEnd(11)} set (…${status.last4 ?? '????'}, from ${status.source})`;
+}
+
+function formatModel(m: ModelEntry): string {
+  const size = `${(m.sizeBytes / 1024 ** 3).toFixed(2)} GiB`;
+  return `${m.id.padEnd(22)} ${m.family}${m.turbo ? ' (turbo)' : ''}  ${m.defaults.width}×${m.defaults.height}, ${m.defaults.steps} steps  ${size}  ${m.path}`;
+}
+
+function licenceLine(m: ModelEntry): string {
+  return m.licence.commercialUse === 'allowed with use restrictions' ? '' : `\nLicence: ${m.licence.name} — ${m.licence.note}`;
 }
 
 function formatDoctor(report: DoctorReport): string {

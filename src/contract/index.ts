@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ErrorPayloadSchema } from './errors.js';
+import { DownloadProgressSchema, ModelEntrySchema, Sha256Schema } from './models.js';
 import { KeyStatusSchema, ProviderIdSchema, ProviderSummarySchema } from './providers.js';
 import { SettingsSchema } from './settings.js';
 
@@ -69,6 +70,22 @@ export const calls = {
   ),
   'keys.remove': call(z.object({ provider: ProviderIdSchema }).strict(), KeyStatusSchema, 'Remove a provider key'),
   'keys.test': call(z.object({ provider: ProviderIdSchema }).strict(), KeyTestResultSchema, 'Prove a key works with the cheapest call'),
+  'models.list': call(Empty, z.array(ModelEntrySchema), 'Installed local models'),
+  'models.import': call(
+    z.object({ path: z.string().min(1), name: z.string().min(1).max(80).optional() }).strict(),
+    ModelEntrySchema,
+    'Register a diffusers/Optimum ONNX model folder in place',
+  ),
+  'models.download': call(
+    z.object({ url: z.string().min(1), sha256: Sha256Schema.optional(), name: z.string().min(1).max(80).optional() }).strict(),
+    ModelEntrySchema,
+    'Download a .tar.gz of a model folder (resumable, sha256-checked) and install it',
+  ),
+  'models.remove': call(
+    z.object({ id: z.string().min(1), deleteFiles: z.boolean().default(false) }).strict(),
+    ModelEntrySchema,
+    'Forget a local model (and delete its files if ImageBench downloaded them)',
+  ),
 } as const;
 
 export type Calls = typeof calls;
@@ -79,6 +96,8 @@ export type CallOutput<K extends CallName> = z.output<Calls[K]['output']>;
 export const events = {
   'settings.changed': SettingsSchema,
   'keys.changed': z.array(KeyStatusSchema),
+  'models.changed': z.array(ModelEntrySchema),
+  'models.downloadProgress': DownloadProgressSchema,
 } as const;
 export type Events = typeof events;
 export type EventName = keyof Events;
@@ -107,6 +126,7 @@ export interface ImageBenchApi {
 }
 
 export * from './errors.js';
+export * from './models.js';
 export * from './money.js';
 export * from './providers.js';
 export * from './settings.js';

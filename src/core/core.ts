@@ -4,6 +4,7 @@ import { Dispatcher, type Handlers } from './dispatcher.js';
 import { runDoctor, type DoctorDeps } from './doctor.js';
 import { EventBus } from './events.js';
 import { KeyService } from './keys.js';
+import { ModelManager, type InspectModel } from './models/model-manager.js';
 import type { SecretStore } from './secrets/secret-store.js';
 import { SettingsService, type SettingsFile } from './settings/settings-service.js';
 
@@ -24,6 +25,9 @@ export interface CoreDeps {
   env: NodeJS.ProcessEnv;
   executionProviders: DoctorDeps['executionProviders'];
   hostChecks: DoctorDeps['hostChecks'];
+  /** Reads a model folder's configs (native-models' summarizeModelFolder). */
+  inspectModel: InspectModel;
+  fetch?: typeof fetch;
 }
 
 export interface Core {
@@ -31,6 +35,7 @@ export interface Core {
   events: EventBus;
   settings: SettingsService;
   keys: KeyService;
+  models: ModelManager;
   info(): AppInfo;
   doctor(): Promise<DoctorReport>;
 }
@@ -40,6 +45,7 @@ export function createCore(deps: CoreDeps): Core {
   const events = new EventBus();
   const settings = new SettingsService(deps.settingsFile);
   const keys = new KeyService(deps.secrets, deps.providers.list(), deps.env);
+  const models = new ModelManager(deps.dataDir, deps.inspectModel, { fetch: deps.fetch });
 
   const info = (): AppInfo => ({
     name: 'ImageBench',
@@ -52,6 +58,10 @@ export function createCore(deps: CoreDeps): Core {
 
   const keysChanged = async <T>(result: T): Promise<T> => {
     events.emit('keys.changed', await keys.list());
+    return result;
+  };
+  const modelsChanged = <T>(result: T): T => {
+    events.emit('models.changed', models.list());
     return result;
   };
   const settingsChanged = (result: CallOutput<'settings.get'>) => {
@@ -74,7 +84,12 @@ export function createCore(deps: CoreDeps): Core {
       const key = summary?.keyRequired ? await keys.resolve(provider) : undefined;
       return { provider, ...(await deps.providers.verifyKey(provider, key)) };
     },
+    'models.list': async () => models.list(),
+    'models.import': async ({ path, name }) => modelsChanged(await models.importFolder(path, name)),
+    'models.download': async ({ url, sha256, name }) =>
+      modelsChanged(await models.downloadModel({ url, sha256, name, onProgress: (p) => events.emit('models.downloadProgress', p) })),
+    'models.remove': async ({ id, deleteFiles }) => modelsChanged(models.remove(id, deleteFiles)),
   };
 
-  return { dispatcher: new Dispatcher(handlers), events, settings, keys, info, doctor };
+  return { dispatcher: new Dispatcher(handlers), events, settings, keys, models, info, doctor };
 }

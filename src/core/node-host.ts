@@ -5,6 +5,7 @@ import { createCore, type Core } from './core.js';
 import { resolveDataDir } from './paths.js';
 import { providerCatalog } from '../providers/catalog.js';
 import { listExecutionProviders } from '../../native-models/src/backend/ort.js';
+import { summarizeModelFolder } from '../../native-models/src/models/summary.js';
 import { KeytarSecretStore } from './secrets/keytar-store.js';
 import { UnavailableSecretStore, type SecretStore } from './secrets/secret-store.js';
 import type { SettingsFile } from './settings/settings-service.js';
@@ -42,6 +43,7 @@ export async function createNodeCore(host: Exclude<AppInfo['host'], 'electron'>,
     providers: providerCatalog(env),
     env,
     executionProviders: listExecutionProviders,
+    inspectModel: summarizeModelFolder,
     hostChecks: async () => [electronBinaryCheck()],
   });
 }

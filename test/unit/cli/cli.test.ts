@@ -2,6 +2,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, runCli } from '../../helpers/cli.js';
 import { openTestKeychain } from '../../helpers/keychain.js';
+import { tinyModelsDir } from '../../helpers/tiny-models.js';
 import { filesContaining, makeTempDir } from '../../helpers/tmp.js';
 
 const home = makeTempDir();
@@ -81,5 +82,21 @@ describe('imagebench CLI', () => {
     expect(report.checks.find((c) => c.name === 'Data directory')?.detail).toBe(env.IMAGEBENCH_HOME);
     const human = await cli(['doctor']);
     expect(human.stdout).toContain('ONNX Runtime');
+  });
+
+  it('imports, lists and removes a local model', async () => {
+    const folder = path.join(tinyModelsDir(), 'sd-turbo');
+    const imported = await cli(['models', 'import', folder, '--name', 'SD Turbo tiny']);
+    expect(imported.code).toBe(0);
+    expect(imported.stdout).toMatch(/^Imported sd-turbo-tiny +sd2 \(turbo\)/);
+    expect(imported.stdout).toContain('Licence: Stability AI');
+    const list = JSON.parse((await cli(['models', 'list', '--json'])).stdout) as Array<{ id: string; family: string; path: string }>;
+    expect(list).toEqual([expect.objectContaining({ id: 'sd-turbo-tiny', family: 'sd2', path: folder })]);
+    const corrupt = await cli(['models', 'import', path.join(tinyModelsDir(), 'corrupt')]);
+    expect(corrupt.code).toBe(1);
+    expect(corrupt.stderr).toMatch(/^error: .*unet\/model\.onnx/);
+    const removed = await cli(['models', 'remove', 'sd-turbo-tiny']);
+    expect(removed.stdout).toContain('files kept in');
+    expect(JSON.parse((await cli(['models', 'list', '--json'])).stdout)).toEqual([]);
   });
 });
