@@ -2,6 +2,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, runCli } from '../../helpers/cli.js';
 import { openTestKeychain } from '../../helpers/keychain.js';
+import { startOpenAIFake } from '../../fakes/openai.js';
 import { tinyModelsDir } from '../../helpers/tiny-models.js';
 import { filesContaining, makeTempDir } from '../../helpers/tmp.js';
 
@@ -98,5 +99,28 @@ describe('imagebench CLI', () => {
     const removed = await cli(['models', 'remove', 'sd-turbo-tiny']);
     expect(removed.stdout).toContain('files kept in');
     expect(JSON.parse((await cli(['models', 'list', '--json'])).stdout)).toEqual([]);
+  });
+
+  it.skipIf(!keychain.store)('tests a stored key against the provider (a loopback fake of its API)', async () => {
+    const good = 'sk-cli-keytest-GOOD-0001';
+    const fake = await startOpenAIFake(good);
+    try {
+      const viaFake = (args: string[], stdin?: string) => runCli(args, { ...env, IMAGEBENCH_OPENAI_BASE_URL: fake.url }, stdin);
+      expect((await viaFake(['keys', 'set', 'openai'], good)).code).toBe(0);
+      const ok = await viaFake(['keys', 'test', 'openai']);
+      expect(ok.code).toBe(0);
+      expect(ok.stdout).toMatch(/^ok: /);
+      expect((await viaFake(['keys', 'set', 'openai'], 'sk-cli-keytest-BAD-0002')).code).toBe(0);
+      const bad = await viaFake(['keys', 'test', 'openai', '--json']);
+      expect(bad.code).toBe(1);
+      expect(JSON.parse(bad.stdout)).toMatchObject({ provider: 'openai', ok: false });
+      expect(bad.stdout + bad.stderr).not.toContain('BAD-0002');
+      await viaFake(['keys', 'remove', 'openai']);
+      const missing = await viaFake(['keys', 'test', 'openai']);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toContain('IMAGEBENCH_OPENAI_API_KEY');
+    } finally {
+      await fake.close();
+    }
   });
 });
