@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import type { DoctorReport } from '../../../src/contract/index.js';
 import { api } from '../bridge.js';
 import { KeyRow } from '../components/KeyRow.js';
+import { ModelsPanel } from '../components/ModelsPanel.js';
 import { Panel } from '../components/Panel.js';
 import { describeError } from '../store/errors.js';
 import { useKeys } from '../store/keys.js';
@@ -11,6 +12,7 @@ export function SettingsScreen() {
   return (
     <div className="stack">
       <KeysPanel />
+      <ModelsPanel />
       <AppearancePanel />
       <SystemPanel />
     </div>
