@@ -5,8 +5,12 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 # Keys are tested against a real keychain: a private D-Bus session with an unlocked gnome-keyring.
+# Its keyring files go to a fresh XDG_DATA_HOME so a keyring left by an earlier run (with another password) never prompts.
 if [ -z "${IMAGEBENCH_IN_KEYRING:-}" ] && command -v dbus-run-session >/dev/null && command -v gnome-keyring-daemon >/dev/null; then
-  exec env IMAGEBENCH_IN_KEYRING=1 dbus-run-session -- bash -c 'echo -n imagebench-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1; exec bash test/run-all.sh'
+  keyring_home=$(mktemp -d -t imagebench-keyring-XXXXXX)
+  trap 'rm -rf "$keyring_home"' EXIT
+  env IMAGEBENCH_IN_KEYRING=1 XDG_DATA_HOME="$keyring_home" dbus-run-session -- bash -c 'echo -n imagebench-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1; exec bash test/run-all.sh'
+  exit $?
 fi
 [ -n "${IMAGEBENCH_IN_KEYRING:-}" ] || echo "note: dbus-run-session/gnome-keyring not found; keychain tests will report the keychain as unavailable" >&2
 

@@ -32,11 +32,10 @@ describe.skipIf(!binary.path)(`the Electron app ${binary.reason}`, () => {
       await window.getByRole('navigation', { name: 'Main' }).waitFor();
       expect(await window.evaluate(() => typeof (globalThis as { require?: unknown }).require)).toBe('undefined');
       expect(await window.evaluate(() => typeof (globalThis as { process?: unknown }).process)).toBe('undefined');
-      const prefs = await app.evaluate(({ BrowserWindow }) => {
-        const wc = BrowserWindow.getAllWindows()[0]!.webContents;
-        return wc.getLastWebPreferences();
-      });
-      expect(prefs).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false });
+      // Context isolation: the page sees the bridge's two functions, never ipcRenderer or Electron.
+      expect(await window.evaluate(() => Object.keys((globalThis as { imagebenchBridge?: object }).imagebenchBridge ?? {}).sort())).toEqual(['call', 'subscribe']);
+      expect(await window.evaluate(() => 'ipcRenderer' in globalThis)).toBe(false);
+      expect(await window.evaluate(async () => (await (globalThis as unknown as { imagebenchBridge: { call(n: string, i: unknown): Promise<{ ok: boolean }> } }).imagebenchBridge.call('app.info', {})).ok)).toBe(true);
       await window.screenshot({ path: path.join(SCREENSHOT_DIR, 'electron.png') });
     } finally {
       await app.close();
