@@ -220,12 +220,54 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
   program
     .command('providers')
     .description('Cloud and self-hosted providers ImageBench can use')
+    .option('--models', 'list every model with its status')
     .action(
-      action(async () => {
+      action(async (opts: { models?: boolean }) => {
+        if (opts.models) {
+          const models = await call('finals.models', {});
+          out().result(models, () =>
+            models
+              .map((m) => `${m.provider.padEnd(10)} ${m.model.padEnd(34)} ${m.status}${m.shutdownOn ? ` (shutdown ${m.shutdownOn}${m.replacement ? `, use ${m.replacement}` : ''})` : ''}`)
+              .join('\n'),
+          );
+          return;
+        }
         const list = await call('providers.list', {});
         out().result(list, () =>
           list.map((p) => `${p.id.padEnd(11)} ${p.displayName}${p.officialApi ? '' : '  (no official API)'}${p.note ? ` — ${p.note}` : ''}`).join('\n'),
         );
+      }),
+    );
+
+  program
+    .command('estimate [prompt]')
+    .description('What a cloud final will cost, before anything is spent')
+    .requiredOption('--provider <id>', 'provider id (see `imagebench providers`)')
+    .requiredOption('--model <id>', 'model id (see `imagebench providers --models`)')
+    .option('--size <WxH>', 'image size, e.g. 1024x1024')
+    .option('--aspect <W:H>', 'aspect ratio, for models that take one, e.g. 16:9')
+    .option('--n <count>', 'number of images', '1')
+    .option('--quality <q>', 'quality tier, where the model has them (low, medium, high, hd …)')
+    .option('--img2img', 'price it with an input image')
+    .action(
+      action(async (prompt: string | undefined, opts: { provider: string; model: string; size?: string; aspect?: string; n: string; quality?: string; img2img?: boolean }) => {
+        const size = opts.size ? parseSize(opts.size) : {};
+        if (!opts.size && !opts.aspect) throw userError('Give --size WxH or --aspect W:H.');
+        const result = await call('finals.estimate', {
+          provider: opts.provider as never,
+          model: opts.model,
+          prompt: prompt ?? '',
+          ...size,
+          aspectRatio: opts.aspect,
+          n: Number(opts.n),
+          quality: opts.quality,
+          img2img: Boolean(opts.img2img),
+        });
+        out().result(result, () => {
+          const e = result.estimate;
+          const why = e.kind === 'unknown' ? e.reason : e.basis;
+          return `${result.text}  (${why})${result.needsConfirmation ? '\nAbove your confirmation threshold: generating will ask first.' : ''}`;
+        });
       }),
     );
 
@@ -239,6 +281,12 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
     return createOutput(Boolean(program.opts<Globals>().json)).fail(error);
   }
   return exitCode;
+}
+
+function parseSize(raw: string): { width: number; height: number } {
+  const match = /^(\d+)x(\d+)$/i.exec(raw.trim());
+  if (!match) throw userError(`"${raw}" is not a size.`, 'Write it as WIDTHxHEIGHT, e.g. 1024x1024.');
+  return { width: Number(match[1]), height: Number(match[2]) };
 }
 
 function parseValue(raw: string): unknown {

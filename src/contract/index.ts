@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ErrorPayloadSchema } from './errors.js';
+import { EstimateResultSchema, FinalModelSchema, FinalShapeSchema } from './finals.js';
 import { DownloadProgressSchema, ModelEntrySchema, Sha256Schema } from './models.js';
 import { KeyStatusSchema, ProviderIdSchema, ProviderSummarySchema } from './providers.js';
 import { SettingsSchema } from './settings.js';
@@ -70,6 +71,8 @@ export const calls = {
   ),
   'keys.remove': call(z.object({ provider: ProviderIdSchema }).strict(), KeyStatusSchema, 'Remove a provider key'),
   'keys.test': call(z.object({ provider: ProviderIdSchema }).strict(), KeyTestResultSchema, 'Prove a key works with the cheapest call'),
+  'finals.models': call(Empty, z.array(FinalModelSchema), 'Cloud and self-hosted models a final can use'),
+  'finals.estimate': call(FinalShapeSchema, EstimateResultSchema, 'What a final will cost, before anything is spent'),
   'models.list': call(Empty, z.array(ModelEntrySchema), 'Installed local models'),
   'models.import': call(
     z.object({ path: z.string().min(1), name: z.string().min(1).max(80).optional() }).strict(),
@@ -126,6 +129,7 @@ export interface ImageBenchApi {
 }
 
 export * from './errors.js';
+export * from './finals.js';
 export * from './models.js';
 export * from './money.js';
 export * from './providers.js';

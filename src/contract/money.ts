@@ -66,10 +66,10 @@ export function formatEstimate(estimate: CostEstimate): string {
   switch (estimate.kind) {
     case 'exact':
       return formatUsd(estimate.usd);
-    case 'range':
-      return estimate.minUsd === estimate.maxUsd
-        ? formatUsd(estimate.minUsd)
-        : `${formatUsd(estimate.minUsd)}–${formatUsd(estimate.maxUsd)}`;
+    case 'range': {
+      const [min, max] = [formatUsd(estimate.minUsd), formatUsd(estimate.maxUsd)];
+      return min === max ? `≤ ${max}` : `${min}–${max}`;
+    }
     case 'unknown':
       return 'price unknown';
   }

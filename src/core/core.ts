@@ -1,4 +1,6 @@
 import type { AppInfo, CallOutput, DoctorReport } from '../contract/index.js';
+import type { FinalModel, FinalShape } from '../contract/finals.js';
+import { formatEstimate, upperBoundUsd, type CostEstimate } from '../contract/money.js';
 import type { ProviderId, ProviderSummary } from '../contract/providers.js';
 import { Dispatcher, type Handlers } from './dispatcher.js';
 import { runDoctor, type DoctorDeps } from './doctor.js';
@@ -13,6 +15,8 @@ export interface ProviderCatalog {
   list(): ProviderSummary[];
   /** Make the provider's cheapest authenticated call. `key` is undefined for keyless (self-hosted) providers. */
   verifyKey(provider: ProviderId, key: string | undefined): Promise<{ ok: boolean; message: string }>;
+  models(): FinalModel[];
+  estimate(shape: FinalShape): CostEstimate;
 }
 
 export interface CoreDeps {
@@ -83,6 +87,12 @@ export function createCore(deps: CoreDeps): Core {
       const summary = deps.providers.list().find((p) => p.id === provider);
       const key = summary?.keyRequired ? await keys.resolve(provider) : undefined;
       return { provider, ...(await deps.providers.verifyKey(provider, key)) };
+    },
+    'finals.models': async () => deps.providers.models(),
+    'finals.estimate': async (shape) => {
+      const estimate = deps.providers.estimate(shape);
+      const upper = upperBoundUsd(estimate);
+      return { estimate, text: formatEstimate(estimate), needsConfirmation: upper === null || upper > settings.get().finals.confirmAboveUsd };
     },
     'models.list': async () => models.list(),
     'models.import': async ({ path, name }) => modelsChanged(await models.importFolder(path, name)),

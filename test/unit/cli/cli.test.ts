@@ -123,4 +123,16 @@ describe('imagebench CLI', () => {
       await fake.close();
     }
   });
+
+  it('estimates a final from the price table before anything is spent', async () => {
+    const fixed = JSON.parse((await cli(['estimate', 'a fox', '--provider', 'replicate', '--model', 'black-forest-labs/flux-schnell', '--aspect', '1:1', '--n', '4', '--json'])).stdout);
+    expect(fixed).toMatchObject({ estimate: { kind: 'exact', usd: 0.012 }, text: '$0.012', needsConfirmation: false });
+    const tokens = JSON.parse((await cli(['estimate', 'a fox', '--provider', 'openai', '--model', 'gpt-image-2', '--size', '1024x1024', '--quality', 'high', '--json'])).stdout);
+    expect(tokens.estimate.kind).toBe('range');
+    expect(tokens.needsConfirmation).toBe(true);
+    const unknown = await cli(['estimate', 'x', '--provider', 'stability', '--model', 'sd3.5-flash', '--size', '1024x1024']);
+    expect(unknown.stdout).toMatch(/^price unknown/);
+    expect(unknown.stdout).toContain('ask first');
+    expect((await cli(['estimate', 'x', '--provider', 'openai', '--model', 'gpt-image-2'])).code).toBe(1);
+  });
 });
