@@ -63,6 +63,18 @@ describe('web mode in Chromium', () => {
     }
   });
 
+  it('shows a live estimate that follows the model and image count', async () => {
+    await page.getByRole('button', { name: 'Finals', exact: true }).click();
+    const estimate = page.getByTestId('final-estimate');
+    await page.getByLabel('Model').selectOption('replicate/black-forest-labs/flux-schnell');
+    await expect.poll(() => estimate.locator('strong').textContent()).toBe('$0.0030');
+    await page.getByLabel('Images').fill('4');
+    await expect.poll(() => estimate.locator('strong').textContent()).toBe('$0.012');
+    await page.getByLabel('Model').selectOption('openai/gpt-image-2');
+    await expect.poll(() => estimate.locator('strong').textContent()).toMatch(/^(≤ )?\$0\.0\d+/);
+    await shot('finals-estimate');
+  });
+
   it('changes a setting through the UI and the CLI-visible file', async () => {
     await page.getByRole('button', { name: 'Preview', exact: true }).click();
     await page.getByLabel('Steps').fill('3');

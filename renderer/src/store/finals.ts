@@ -1,0 +1,76 @@
+import { create } from 'zustand';
+import type { EstimateResult, FinalModel } from '../../../src/contract/index.js';
+import { api } from '../bridge.js';
+import { describeError } from './errors.js';
+
+export interface FinalDraft {
+  prompt: string;
+  provider: string;
+  model: string;
+  size: string;
+  n: number;
+  quality: string;
+}
+
+interface FinalsState {
+  models: FinalModel[];
+  draft: FinalDraft;
+  estimate: EstimateResult | null;
+  estimateError: string | null;
+  loadModels(): Promise<void>;
+  setDraft(patch: Partial<FinalDraft>): void;
+}
+
+let estimateSeq = 0;
+
+export const useFinals = create<FinalsState>((set, get) => {
+  /** Re-price on every change; only the newest answer is kept, so fast typing never shows a stale price. */
+  const reestimate = async () => {
+    const { draft, models } = get();
+    const model = models.find((m) => m.provider === draft.provider && m.model === draft.model);
+    if (!model) return set({ estimate: null });
+    const seq = ++estimateSeq;
+    const [w, h] = draft.size.split(/[x:]/).map(Number);
+    const shape = draft.size.includes(':') ? { aspectRatio: draft.size } : { width: w, height: h };
+    try {
+      const estimate = await api.call('finals.estimate', {
+        provider: model.provider,
+        model: model.model,
+        prompt: draft.prompt,
+        n: draft.n,
+        quality: draft.quality || undefined,
+        ...shape,
+      });
+      if (seq === estimateSeq) set({ estimate, estimateError: null });
+    } catch (error) {
+      if (seq === estimateSeq) set({ estimate: null, estimateError: describeError(error) });
+    }
+  };
+  return {
+    models: [],
+    draft: { prompt: '', provider: '', model: '', size: '1024x1024', n: 1, quality: '' },
+    estimate: null,
+    estimateError: null,
+    async loadModels() {
+      const models = (await api.call('finals.models', {})).filter((m) => m.status !== 'retired');
+      set({ models });
+      if (!get().draft.model && models[0]) get().setDraft(defaultsFor(models[0]));
+      else void reestimate();
+    },
+    setDraft(patch) {
+      set({ draft: { ...get().draft, ...patch } });
+      void reestimate();
+    },
+  };
+});
+
+/** Picking a model resets size and quality to ones that model accepts. */
+export function defaultsFor(model: FinalModel): Partial<FinalDraft> {
+  return {
+    provider: model.provider,
+    model: model.model,
+    size: model.sizes?.[0] ?? model.aspectRatios?.[0] ?? '1024x1024',
+    quality: model.qualities?.[0] ?? '',
+    n: 1,
+  };
+}
