@@ -115,6 +115,7 @@ async function start(): Promise<void> {
     return core.dispatcher.dispatch(typeof name === 'string' ? name : '', input);
   });
 
+  app.on('will-quit', () => core.close());
   createWindow(core);
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) createWindow(core);

@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { AppError } from '../contract/errors.js';
-import { flattenSettings, type CallInput, type CallName, type CallOutput, type DoctorReport, type EventPayload, type KeyStatus, type ModelEntry } from '../contract/index.js';
+import { flattenSettings, formatUsd, type CallInput, type CallName, type CallOutput, type BudgetStatus, type DoctorReport, type EventPayload, type KeyStatus, type ModelEntry } from '../contract/index.js';
 import type { Core } from '../core/core.js';
 import { createNodeCore } from '../core/node-host.js';
 import { appVersion, packageRoot } from '../core/version.js';
@@ -60,7 +60,11 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
         const host = await startWebHost({ core: serveCore, rendererDir, port });
         out().result({ url: host.url, port: host.port }, () => `ImageBench web mode is running.\nOpen: ${host.url}\nPress Ctrl+C to stop.`);
         await new Promise<void>((resolve) => {
-          const stop = () => void host.close().then(resolve);
+          const stop = () =>
+            void host.close().then(() => {
+              serveCore.close();
+              resolve();
+            });
           process.once('SIGINT', stop);
           process.once('SIGTERM', stop);
         });
@@ -240,6 +244,76 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
     );
 
   program
+    .command('spend')
+    .description('What has been spent, from the local ledger')
+    .addOption(new Option('--by <grouping>', 'group by').choices(['day', 'provider', 'model', 'project']).default('day'))
+    .option('--since <date>', 'only spend from this date (YYYY-MM-DD)')
+    .option('--csv', 'print the whole ledger as CSV')
+    .action(
+      action(async (opts: { by: 'day' | 'provider' | 'model' | 'project'; since?: string; csv?: boolean }) => {
+        if (opts.csv) {
+          const { csv } = await call('spend.csv', { since: opts.since });
+          process.stdout.write(csv.endsWith('\n') ? csv : csv + '\n');
+          return;
+        }
+        const totals = await call('spend.totals', { by: opts.by, since: opts.since });
+        out().result(totals, () =>
+          totals.length === 0
+            ? 'Nothing spent yet.'
+            : totals
+                .map((t) => `${(t.key || '(none)').padEnd(40)} ${formatUsd(t.billedUsd).padStart(10)}${t.reservedUsd > 0 ? `  (+${formatUsd(t.reservedUsd)} held)` : ''}  ${t.requests} request${t.requests === 1 ? '' : 's'}`)
+                .join('\n'),
+        );
+      }),
+    );
+
+  const budget = program.command('budget').description('Spending limits per day, week or month: soft limits warn, hard limits block');
+  budget
+    .command('show')
+    .description('Every budget with what is used and left this period')
+    .action(
+      action(async () => {
+        const list = await call('budgets.list', {});
+        out().result(list, () => (list.length === 0 ? 'No budgets. Add one: imagebench budget set --period month --hard 50' : list.map(formatBudget).join('\n')));
+      }),
+    );
+  budget
+    .command('set')
+    .description('Create or change a budget')
+    .addOption(new Option('--period <period>', 'calendar period in your time zone').choices(['day', 'week', 'month']).makeOptionMandatory())
+    .option('--provider <id>', 'limit one provider')
+    .option('--project <name>', 'limit one project')
+    .option('--soft <usd>', 'warn past this many dollars')
+    .option('--hard <usd>', 'refuse to spend past this many dollars')
+    .action(
+      action(async (opts: { period: 'day' | 'week' | 'month'; provider?: string; project?: string; soft?: string; hard?: string }) => {
+        if (opts.provider && opts.project) throw userError('A budget limits a provider or a project, not both.');
+        const scope = opts.provider ? 'provider' : opts.project ? 'project' : 'global';
+        const list = await call('budgets.set', {
+          scope,
+          scopeValue: opts.provider ?? opts.project,
+          period: opts.period,
+          softUsd: opts.soft === undefined ? undefined : parseUsd(opts.soft),
+          hardUsd: opts.hard === undefined ? undefined : parseUsd(opts.hard),
+        });
+        out().result(list, () => list.map(formatBudget).join('\n'));
+      }),
+    );
+  budget
+    .command('remove')
+    .description('Delete a budget')
+    .addOption(new Option('--period <period>').choices(['day', 'week', 'month']).makeOptionMandatory())
+    .option('--provider <id>')
+    .option('--project <name>')
+    .action(
+      action(async (opts: { period: 'day' | 'week' | 'month'; provider?: string; project?: string }) => {
+        const scope = opts.provider ? 'provider' : opts.project ? 'project' : 'global';
+        const list = await call('budgets.remove', { scope, scopeValue: opts.provider ?? opts.project, period: opts.period });
+        out().result(list, () => (list.length === 0 ? 'No budgets left.' : list.map(formatBudget).join('\n')));
+      }),
+    );
+
+  program
     .command('estimate [prompt]')
     .description('What a cloud final will cost, before anything is spent')
     .requiredOption('--provider <id>', 'provider id (see `imagebench providers`)')
@@ -279,8 +353,23 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
       return error.exitCode === 0 ? EXIT_OK : EXIT_USER;
     }
     return createOutput(Boolean(program.opts<Globals>().json)).fail(error);
+  } finally {
+    if (corePromise) (await corePromise.catch(() => null))?.close();
   }
   return exitCode;
+}
+
+function parseUsd(raw: string): number {
+  const value = Number(raw.replace(/^\$/, ''));
+  if (!Number.isFinite(value) || value < 0) throw userError(`"${raw}" is not an amount of dollars.`, 'Write it like 25 or 7.50.');
+  return value;
+}
+
+function formatBudget(b: BudgetStatus): string {
+  const what = b.scope === 'global' ? 'all spend' : `${b.scope} ${b.scopeValue}`;
+  const limits = [b.softUsd !== null ? `soft ${formatUsd(b.softUsd)}` : null, b.hardUsd !== null ? `hard ${formatUsd(b.hardUsd)}` : null].filter(Boolean).join(', ');
+  const left = b.remainingUsd !== null ? `, ${formatUsd(b.remainingUsd)} left` : '';
+  return `${b.period.padEnd(6)} ${what.padEnd(28)} ${limits.padEnd(30)} used ${formatUsd(b.usedUsd)}${left}`;
 }
 
 function parseSize(raw: string): { width: number; height: number } {

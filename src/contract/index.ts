@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ErrorPayloadSchema } from './errors.js';
 import { EstimateResultSchema, FinalModelSchema, FinalShapeSchema } from './finals.js';
+import { BudgetPeriodSchema, BudgetScopeSchema, BudgetSetSchema, BudgetStatusSchema, KpisSchema, SpendQuerySchema, SpendTotalSchema } from './spend.js';
 import { DownloadProgressSchema, ModelEntrySchema, Sha256Schema } from './models.js';
 import { KeyStatusSchema, ProviderIdSchema, ProviderSummarySchema } from './providers.js';
 import { SettingsSchema } from './settings.js';
@@ -73,6 +74,16 @@ export const calls = {
   'keys.test': call(z.object({ provider: ProviderIdSchema }).strict(), KeyTestResultSchema, 'Prove a key works with the cheapest call'),
   'finals.models': call(Empty, z.array(FinalModelSchema), 'Cloud and self-hosted models a final can use'),
   'finals.estimate': call(FinalShapeSchema, EstimateResultSchema, 'What a final will cost, before anything is spent'),
+  'spend.totals': call(SpendQuerySchema, z.array(SpendTotalSchema), 'Spend grouped by day, provider, model or project'),
+  'spend.kpis': call(Empty, KpisSchema, 'Per-image cost, p95 latency, cache hit rate, local GPU utilisation, estimate accuracy'),
+  'spend.csv': call(z.object({ since: z.iso.date().optional() }).strict(), z.object({ csv: z.string() }), 'The ledger as CSV'),
+  'budgets.list': call(Empty, z.array(BudgetStatusSchema), 'Budgets with what is used and left this period'),
+  'budgets.set': call(BudgetSetSchema, z.array(BudgetStatusSchema), 'Create or change a budget'),
+  'budgets.remove': call(
+    z.object({ scope: BudgetScopeSchema, scopeValue: z.string().min(1).optional(), period: BudgetPeriodSchema }).strict(),
+    z.array(BudgetStatusSchema),
+    'Delete a budget',
+  ),
   'models.list': call(Empty, z.array(ModelEntrySchema), 'Installed local models'),
   'models.import': call(
     z.object({ path: z.string().min(1), name: z.string().min(1).max(80).optional() }).strict(),
@@ -134,3 +145,4 @@ export * from './models.js';
 export * from './money.js';
 export * from './providers.js';
 export * from './settings.js';
+export * from './spend.js';

@@ -29,6 +29,14 @@ export const SettingsSchema = z.object({
       defaultProvider: z.string().nullable().default(null),
     })
     .prefault({}),
+  spend: z
+    .object({
+      /** IANA zone whose calendar days, weeks and months budgets count in; empty = this computer's zone. */
+      timeZone: z.string().default(''),
+      /** Recorded on every ledger row so a studio can split spend by project. */
+      project: z.string().default(''),
+    })
+    .prefault({}),
   cache: z
     .object({
       semanticThreshold: z.number().min(0.5).max(1).default(0.92),

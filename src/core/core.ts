@@ -5,7 +5,12 @@ import type { ProviderId, ProviderSummary } from '../contract/providers.js';
 import { Dispatcher, type Handlers } from './dispatcher.js';
 import { runDoctor, type DoctorDeps } from './doctor.js';
 import { EventBus } from './events.js';
+import { ExactCache } from './cache/exact-cache.js';
+import { openDatabase, type SqliteDatabase } from './db/sqlite.js';
+import { ImageStore } from './images/image-store.js';
 import { KeyService } from './keys.js';
+import { LocalRunLog } from './local/run-log.js';
+import { SpendService } from './spend/spend-service.js';
 import { ModelManager, type InspectModel } from './models/model-manager.js';
 import type { SecretStore } from './secrets/secret-store.js';
 import { SettingsService, type SettingsFile } from './settings/settings-service.js';
@@ -40,7 +45,14 @@ export interface Core {
   settings: SettingsService;
   keys: KeyService;
   models: ModelManager;
+  db: SqliteDatabase;
+  images: ImageStore;
+  cache: ExactCache;
+  spend: SpendService;
+  localRuns: LocalRunLog;
   info(): AppInfo;
+  /** Flush counters and close the database; hosts call it before exiting. */
+  close(): void;
   doctor(): Promise<DoctorReport>;
 }
 
@@ -50,6 +62,11 @@ export function createCore(deps: CoreDeps): Core {
   const settings = new SettingsService(deps.settingsFile);
   const keys = new KeyService(deps.secrets, deps.providers.list(), deps.env);
   const models = new ModelManager(deps.dataDir, deps.inspectModel, { fetch: deps.fetch });
+  const db = openDatabase(deps.dataDir);
+  const images = new ImageStore({ dataDir: deps.dataDir, db, maxBytes: settings.get().cache.imageStoreMaxMb * 1024 * 1024 });
+  const cache = new ExactCache(db);
+  const localRuns = new LocalRunLog(db);
+  const spend = new SpendService(db, cache, localRuns, () => settings.get().spend.timeZone);
 
   const info = (): AppInfo => ({
     name: 'ImageBench',
@@ -94,6 +111,12 @@ export function createCore(deps: CoreDeps): Core {
       const upper = upperBoundUsd(estimate);
       return { estimate, text: formatEstimate(estimate), needsConfirmation: upper === null || upper > settings.get().finals.confirmAboveUsd };
     },
+    'spend.totals': async ({ by, since }) => spend.totals(by, since),
+    'spend.kpis': async () => spend.kpis(),
+    'spend.csv': async ({ since }) => ({ csv: spend.csv(since) }),
+    'budgets.list': async () => spend.budgets(),
+    'budgets.set': async (input) => spend.setBudget(input),
+    'budgets.remove': async ({ scope, scopeValue, period }) => spend.removeBudget(scope, scopeValue, period),
     'models.list': async () => models.list(),
     'models.import': async ({ path, name }) => modelsChanged(await models.importFolder(path, name)),
     'models.download': async ({ url, sha256, name }) =>
@@ -101,5 +124,9 @@ export function createCore(deps: CoreDeps): Core {
     'models.remove': async ({ id, deleteFiles }) => modelsChanged(models.remove(id, deleteFiles)),
   };
 
-  return { dispatcher: new Dispatcher(handlers), events, settings, keys, models, info, doctor };
+  const close = () => {
+    cache.close();
+    db.close();
+  };
+  return { dispatcher: new Dispatcher(handlers), events, settings, keys, models, db, images, cache, spend, localRuns, info, doctor, close };
 }

@@ -168,4 +168,20 @@ export const APP_MIGRATIONS: readonly string[] = [
     fetched_at  INTEGER NOT NULL
   ) STRICT;
   `,
+  // 5 — local preview runs, for the p95 latency of local previews on the dashboard.
+  `
+  CREATE TABLE local_runs (
+    id                  INTEGER PRIMARY KEY,
+    model_id            TEXT NOT NULL,
+    execution_provider  TEXT NOT NULL,
+    steps               INTEGER NOT NULL,
+    width               INTEGER NOT NULL,
+    height              INTEGER NOT NULL,
+    status              TEXT NOT NULL CHECK (status IN ('completed', 'cancelled', 'failed')),
+    total_ms            REAL NOT NULL,
+    image_id            TEXT REFERENCES images (id),
+    created_at          INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX local_runs_by_time ON local_runs (created_at);
+  `,
 ];

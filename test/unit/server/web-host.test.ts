@@ -25,6 +25,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await host.close();
+  core.close();
   home.cleanup();
 });
 
