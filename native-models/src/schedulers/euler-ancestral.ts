@@ -3,6 +3,8 @@
  * an Euler step down to σ_down, then fresh noise of size σ_up. Timesteps and sigmas are Euler's.
  */
 import {
+  addNoiseAtSigma,
+  eulerImg2ImgSchedule,
   eulerPredictOriginal,
   eulerSchedule,
   scaleBySigma,
@@ -56,8 +58,13 @@ export class EulerAncestralDiscreteScheduler implements Scheduler {
     return this.schedule.initNoiseSigma;
   }
 
-  setTimesteps(numInferenceSteps: number): void {
-    this.schedule = eulerSchedule(this.config, numInferenceSteps, this.sigmaTable);
+  setTimesteps(numInferenceSteps: number, strength = 1): void {
+    this.schedule = eulerImg2ImgSchedule(eulerSchedule(this.config, numInferenceSteps, this.sigmaTable), numInferenceSteps, strength);
+  }
+
+  addNoise<T extends Latent>(original: T, noise: Latent, timestepIndex: number): T {
+    checkStepIndex(this.name, this.timesteps, timestepIndex);
+    return addNoiseAtSigma(original, noise, this.schedule.sigmas[timestepIndex]!);
   }
 
   scaleModelInput<T extends Latent>(sample: T, stepIndex: number): T {

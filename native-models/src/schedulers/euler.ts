@@ -4,6 +4,7 @@
  * supports: linear sigma interpolation, no Karras/exponential/beta sigmas, final sigma 0, no churn.
  */
 import { alphasCumprod, linspace, scaledLinearBetas, type NoiseScheduleConfig } from './betas.js';
+import { img2imgStartIndex } from './img2img.js';
 import {
   checkSameLength,
   checkStepIndex,
@@ -103,6 +104,24 @@ export function eulerPredictOriginal(
     : modelOutput * (-sigma / Math.sqrt(sigma * sigma + 1)) + sample / (sigma * sigma + 1);
 }
 
+/**
+ * The schedule of an image-to-image run: the text-to-image one without its first timesteps. Sigmas
+ * are sliced with the timesteps, which is what diffusers' `set_begin_index` amounts to.
+ */
+export function eulerImg2ImgSchedule(full: EulerSchedule, numInferenceSteps: number, strength: number): EulerSchedule {
+  const start = img2imgStartIndex(numInferenceSteps, strength);
+  if (start === 0) return full;
+  return { timesteps: full.timesteps.slice(start), sigmas: full.sigmas.slice(start), initNoiseSigma: full.initNoiseSigma };
+}
+
+/** Euler's `add_noise`: `x₀ + σ · noise` at the step's sigma. */
+export function addNoiseAtSigma<T extends Latent>(original: T, noise: Latent, sigma: number): T {
+  checkSameLength(noise, original);
+  const out = emptyLike(original);
+  for (let i = 0; i < original.length; i++) out[i] = original[i]! + sigma * noise[i]!;
+  return out;
+}
+
 /** `x / √(σ² + 1)`: the UNet was trained on unit-variance inputs. */
 export function scaleBySigma<T extends Latent>(sample: T, sigma: number): T {
   const out = emptyLike(sample);
@@ -132,8 +151,13 @@ export class EulerDiscreteScheduler implements Scheduler {
     return this.schedule.initNoiseSigma;
   }
 
-  setTimesteps(numInferenceSteps: number): void {
-    this.schedule = eulerSchedule(this.config, numInferenceSteps, this.sigmaTable);
+  setTimesteps(numInferenceSteps: number, strength = 1): void {
+    this.schedule = eulerImg2ImgSchedule(eulerSchedule(this.config, numInferenceSteps, this.sigmaTable), numInferenceSteps, strength);
+  }
+
+  addNoise<T extends Latent>(original: T, noise: Latent, timestepIndex: number): T {
+    checkStepIndex(this.name, this.timesteps, timestepIndex);
+    return addNoiseAtSigma(original, noise, this.schedule.sigmas[timestepIndex]!);
   }
 
   scaleModelInput<T extends Latent>(sample: T, stepIndex: number): T {

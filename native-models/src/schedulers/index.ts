@@ -14,6 +14,7 @@ export type { Latent, NoiseSource, Scheduler, SchedulerName, StepResult } from '
 export { EulerDiscreteScheduler } from './euler.js';
 export { EulerAncestralDiscreteScheduler } from './euler-ancestral.js';
 export { LcmScheduler, guidanceScaleEmbedding } from './lcm.js';
+export { img2imgStartIndex } from './img2img.js';
 
 export class SchedulerConfigError extends Error {
   override readonly name = 'SchedulerConfigError';

@@ -5,6 +5,7 @@
  * distilled into the model instead of run as classifier-free guidance.
  */
 import { alphasCumprod, scaledLinearBetas, type NoiseScheduleConfig } from './betas.js';
+import { checkStrength } from './img2img.js';
 import {
   checkSameLength,
   checkStepIndex,
@@ -37,9 +38,14 @@ export function lcmBoundaryScalings(timestep: number, timestepScaling: number): 
   return { cSkip: (SIGMA_DATA * SIGMA_DATA) / denominator, cOut: scaled / Math.sqrt(denominator) };
 }
 
-/** LCM's timesteps: evenly spaced picks (floored) from the reversed distillation schedule. */
-export function lcmTimesteps(config: LcmConfig, numInferenceSteps: number): number[] {
+/**
+ * LCM's timesteps: evenly spaced picks (floored) from the reversed distillation schedule. For
+ * image-to-image the distillation schedule itself is cut to its first `original · strength` steps
+ * (diffusers `LCMScheduler.set_timesteps(strength=…)`; no `get_timesteps` slicing afterwards).
+ */
+export function lcmTimesteps(config: LcmConfig, numInferenceSteps: number, strength = 1): number[] {
   const original = config.originalInferenceSteps;
+  checkStrength(strength);
   if (!Number.isInteger(numInferenceSteps) || numInferenceSteps < 1 || numInferenceSteps > original) {
     throw new RangeError(
       `LCM takes 1 to ${original} steps (its original_inference_steps); got ${numInferenceSteps}.`,
@@ -49,7 +55,14 @@ export function lcmTimesteps(config: LcmConfig, numInferenceSteps: number): numb
   if (k < 1) {
     throw new RangeError(`LCM needs num_train_timesteps ≥ original_inference_steps; got ${config.numTrainTimesteps} < ${original}.`);
   }
-  const origin = Array.from({ length: original }, (_, i) => (original - i) * k - 1);
+  const originLength = Math.floor(original * strength);
+  if (Math.floor(originLength / numInferenceSteps) < 1) {
+    throw new RangeError(
+      `LCM at strength ${strength} has ${originLength} distillation steps to pick ${numInferenceSteps} from; ` +
+        `use at most ${originLength} steps or a strength of at least ${numInferenceSteps / original}.`,
+    );
+  }
+  const origin = Array.from({ length: originLength }, (_, i) => (originLength - i) * k - 1);
   const spacing = origin.length / numInferenceSteps;
   return Array.from({ length: numInferenceSteps }, (_, i) => origin[Math.floor(i * spacing)]!);
 }
@@ -88,8 +101,20 @@ export class LcmScheduler implements Scheduler {
     return this.steps;
   }
 
-  setTimesteps(numInferenceSteps: number): void {
-    this.steps = lcmTimesteps(this.config, numInferenceSteps);
+  setTimesteps(numInferenceSteps: number, strength = 1): void {
+    this.steps = lcmTimesteps(this.config, numInferenceSteps, strength);
+  }
+
+  /** `√ᾱ_t · x₀ + √(1 − ᾱ_t) · noise` (the DDPM forward process LCM was distilled on). */
+  addNoise<T extends Latent>(original: T, noise: Latent, timestepIndex: number): T {
+    checkStepIndex(this.name, this.timesteps, timestepIndex);
+    checkSameLength(noise, original);
+    const alpha = this.alphasCumprod[this.steps[timestepIndex]!]!;
+    const sqrtAlpha = Math.sqrt(alpha);
+    const sqrtOneMinusAlpha = Math.sqrt(1 - alpha);
+    const out = emptyLike(original);
+    for (let i = 0; i < original.length; i++) out[i] = sqrtAlpha * original[i]! + sqrtOneMinusAlpha * noise[i]!;
+    return out;
   }
 
   /** LCM feeds the latent to the UNet unscaled; this returns `sample` itself. */

@@ -30,7 +30,13 @@ export interface Scheduler {
   readonly timesteps: readonly number[];
   /** Standard deviation of the starting noise: latents = randn · initNoiseSigma. */
   readonly initNoiseSigma: number;
-  setTimesteps(numInferenceSteps: number): void;
+  /**
+   * `strength` < 1 selects the image-to-image schedule (reference §3.4); 1, the default, is the
+   * text-to-image one. Timestep and step indices below count from the first timestep kept.
+   */
+  setTimesteps(numInferenceSteps: number, strength?: number): void;
+  /** The clean latent `original` noised to the level of `timesteps[timestepIndex]` (image-to-image start). */
+  addNoise<T extends Latent>(original: T, noise: Latent, timestepIndex: number): T;
   scaleModelInput<T extends Latent>(sample: T, stepIndex: number): T;
   /**
    * Advance from `timesteps[stepIndex]`. `rng` is required by schedulers that inject noise
