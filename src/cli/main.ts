@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
+import path from 'node:path';
 import { AppError } from '../contract/errors.js';
 import { flattenSettings, formatUsd, type CallInput, type CallName, type CallOutput, type BudgetStatus, type DoctorReport, type EventPayload, type KeyStatus, type ModelEntry } from '../contract/index.js';
 import type { Core } from '../core/core.js';
@@ -242,6 +243,53 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
         );
       }),
     );
+
+  program
+    .command('gallery')
+    .description('Stored images, newest first, with the settings that made them')
+    .option('--limit <n>', 'how many', '20')
+    .action(
+      action(async (opts: { limit: string }) => {
+        const items = await call('gallery.list', { limit: Number(opts.limit) });
+        const rows = items.map(({ thumbnail: _thumbnail, ...rest }) => rest);
+        out().result(rows, () =>
+          rows.length === 0
+            ? 'No images yet.'
+            : rows
+                .map((i) => `${i.id.slice(0, 16)}  ${i.createdAt.slice(0, 16).replace('T', ' ')}  ${i.source.padEnd(13)} ${i.width}×${i.height}  ${i.parameters?.prompt.slice(0, 60) ?? ''}`)
+                .join('\n'),
+        );
+      }),
+    );
+
+  program
+    .command('export <id>')
+    .description('Write a stored image as PNG (generation parameters embedded), WebP or AVIF')
+    .addOption(new Option('--format <format>').choices(['png', 'webp', 'avif']).default('png'))
+    .option('--quality <1-100>', 'WebP/AVIF quality')
+    .option('--out <file>', 'where to write it (default: the exports folder in the data directory)')
+    .action(
+      action(async (id: string, opts: { format: 'png' | 'webp' | 'avif'; quality?: string; out?: string }) => {
+        const fullId = await resolveImageId(id);
+        const result = await call('images.export', {
+          id: fullId,
+          format: opts.format,
+          quality: opts.quality === undefined ? undefined : Number(opts.quality),
+          outPath: opts.out ? path.resolve(opts.out) : undefined,
+        });
+        out().result(result, () => `Wrote ${result.path} (${(result.bytes / 1024).toFixed(0)} KiB ${result.mime})`);
+      }),
+    );
+
+  /** Lets people paste the 16-character prefix `gallery` prints. */
+  async function resolveImageId(prefix: string): Promise<string> {
+    if (/^[0-9a-f]{64}$/.test(prefix)) return prefix;
+    const matches = (await call('gallery.list', { limit: 200 })).filter((i) => i.id.startsWith(prefix.toLowerCase()));
+    if (matches.length !== 1) {
+      throw userError(matches.length === 0 ? `No image id starts with "${prefix}".` : `"${prefix}" matches ${matches.length} images.`, 'Run `imagebench gallery` and copy more of the id.');
+    }
+    return matches[0]!.id;
+  }
 
   program
     .command('spend')

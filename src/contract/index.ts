@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ErrorPayloadSchema } from './errors.js';
 import { EstimateResultSchema, FinalModelSchema, FinalShapeSchema } from './finals.js';
 import { BudgetPeriodSchema, BudgetScopeSchema, BudgetSetSchema, BudgetStatusSchema, KpisSchema, SpendQuerySchema, SpendTotalSchema } from './spend.js';
+import { ExportFormatSchema, GalleryItemSchema, GenerationParametersSchema, ImageIdSchema } from './images.js';
 import { DownloadProgressSchema, ModelEntrySchema, Sha256Schema } from './models.js';
 import { KeyStatusSchema, ProviderIdSchema, ProviderSummarySchema } from './providers.js';
 import { SettingsSchema } from './settings.js';
@@ -84,6 +85,21 @@ export const calls = {
     z.array(BudgetStatusSchema),
     'Delete a budget',
   ),
+  'gallery.list': call(
+    z.object({ limit: z.number().int().min(1).max(200).default(60), before: z.iso.datetime().optional() }).strict(),
+    z.array(GalleryItemSchema),
+    'Stored images, newest first, with thumbnails and the settings that made them',
+  ),
+  'images.get': call(
+    z.object({ id: ImageIdSchema }).strict(),
+    z.object({ id: ImageIdSchema, dataUrl: z.string(), parameters: GenerationParametersSchema.nullable() }),
+    'One image at full size',
+  ),
+  'images.export': call(
+    z.object({ id: ImageIdSchema, format: ExportFormatSchema, quality: z.number().int().min(1).max(100).optional(), outPath: z.string().min(1).optional() }).strict(),
+    z.object({ path: z.string(), bytes: z.number().int(), mime: z.string() }),
+    'Write an image as PNG (with its parameters), WebP or AVIF',
+  ),
   'models.list': call(Empty, z.array(ModelEntrySchema), 'Installed local models'),
   'models.import': call(
     z.object({ path: z.string().min(1), name: z.string().min(1).max(80).optional() }).strict(),
@@ -141,6 +157,7 @@ export interface ImageBenchApi {
 
 export * from './errors.js';
 export * from './finals.js';
+export * from './images.js';
 export * from './models.js';
 export * from './money.js';
 export * from './providers.js';

@@ -1,3 +1,5 @@
+import path from 'node:path';
+import { AppError } from '../contract/errors.js';
 import type { AppInfo, CallOutput, DoctorReport } from '../contract/index.js';
 import type { FinalModel, FinalShape } from '../contract/finals.js';
 import { formatEstimate, upperBoundUsd, type CostEstimate } from '../contract/money.js';
@@ -54,6 +56,10 @@ export interface Core {
   /** Flush counters and close the database; hosts call it before exiting. */
   close(): void;
   doctor(): Promise<DoctorReport>;
+}
+
+function toDataUrl(image: { data: Buffer; mime: string }): string {
+  return `data:${image.mime};base64,${image.data.toString('base64')}`;
 }
 
 /** The Electron-agnostic core: every host builds one of these and talks to it only through `dispatcher`. */
@@ -117,6 +123,28 @@ export function createCore(deps: CoreDeps): Core {
     'budgets.list': async () => spend.budgets(),
     'budgets.set': async (input) => spend.setBudget(input),
     'budgets.remove': async ({ scope, scopeValue, period }) => spend.removeBudget(scope, scopeValue, period),
+    'gallery.list': async ({ limit, before }) =>
+      Promise.all(
+        images.list({ limit, before: before ? Date.parse(before) : undefined }).map(async (image) => ({
+          id: image.id,
+          source: image.source,
+          width: image.width,
+          height: image.height,
+          createdAt: new Date(image.createdAt).toISOString(),
+          parameters: image.parameters,
+          thumbnail: toDataUrl(await images.thumbnail(image.id)),
+        })),
+      ),
+    'images.get': async ({ id }) => {
+      const image = images.get(id);
+      if (!image) throw new AppError('not_found', `No image ${id.slice(0, 12)}… in the store.`, { hint: 'It may have been evicted; see the gallery.' });
+      return { id, dataUrl: toDataUrl({ data: await images.read(id), mime: image.mime }), parameters: image.parameters };
+    },
+    'images.export': async ({ id, format, quality, outPath }) => {
+      const target = outPath ?? path.join(deps.dataDir, 'exports', `${id.slice(0, 16)}.${format}`);
+      const rendition = await images.export(id, { format, quality, outPath: target });
+      return { path: rendition.path ?? target, bytes: rendition.data.length, mime: rendition.mime };
+    },
     'models.list': async () => models.list(),
     'models.import': async ({ path, name }) => modelsChanged(await models.importFolder(path, name)),
     'models.download': async ({ url, sha256, name }) =>

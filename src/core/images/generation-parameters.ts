@@ -1,22 +1,8 @@
 import { z } from 'zod';
+import { GenerationParametersSchema, type GenerationParameters } from '../../contract/images.js';
 import { readPngText, writePngText, type PngTextEntry } from './png-text.js';
 
-/** What made an image: kept with it in the store and embedded in exported PNGs. */
-export const GenerationParametersSchema = z.object({
-  prompt: z.string(),
-  negativePrompt: z.string().optional(),
-  provider: z.string().optional(),
-  model: z.string().optional(),
-  width: z.number().int().positive().optional(),
-  height: z.number().int().positive().optional(),
-  seed: z.number().int().optional(),
-  steps: z.number().int().positive().optional(),
-  guidanceScale: z.number().optional(),
-  scheduler: z.string().optional(),
-  /** Anything else that shaped the pixels (quality, style, strength…), under the provider's name. */
-  extra: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
-});
-export type GenerationParameters = z.infer<typeof GenerationParametersSchema>;
+export { GenerationParametersSchema, type GenerationParameters };
 
 /** The keyword AUTOMATIC1111, Forge and ComfyUI readers look for. */
 export const A1111_KEYWORD = 'parameters';

@@ -115,6 +115,14 @@ export class ImageStore {
     return row ? this.toImage(row) : null;
   }
 
+  /** Newest first, for the gallery; `before` (ms) pages back in time. */
+  list(options: { limit: number; before?: number }): StoredImage[] {
+    const rows = this.db
+      .prepare('SELECT * FROM images WHERE created_at < ? ORDER BY created_at DESC, id LIMIT ?')
+      .all(options.before ?? Number.MAX_SAFE_INTEGER, options.limit) as ImageRow[];
+    return rows.map((row) => this.toImage(row));
+  }
+
   /** The original bytes; counts as a use for LRU. */
   async read(id: string): Promise<Buffer> {
     const image = this.require(id);
