@@ -1,7 +1,7 @@
-import { app, BrowserWindow, ipcMain, safeStorage, session, shell, type IpcMainInvokeEvent } from 'electron';
+import { app, BrowserWindow, ipcMain, safeStorage, session, shell, utilityProcess, type IpcMainInvokeEvent } from 'electron';
 import ElectronStore from 'electron-store';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createCore, type Core } from '../src/core/core.js';
 import { resolveDataDir } from '../src/core/paths.js';
 import { KeytarSecretStore } from '../src/core/secrets/keytar-store.js';
@@ -13,6 +13,8 @@ import { packageRoot } from '../src/core/version.js';
 import { providerCatalog } from '../src/providers/catalog.js';
 import { listExecutionProviders } from '../native-models/src/backend/ort.js';
 import { summarizeModelFolder } from '../native-models/src/models/summary.js';
+import { defaultWorkerEntry, utilityProcessChannel } from '../native-models/src/worker/worker-channel.js';
+import { WorkerEngine } from '../native-models/src/worker/worker-engine.js';
 
 const root = packageRoot();
 const rendererIndex = path.join(root, 'dist', 'renderer', 'index.html');
@@ -100,6 +102,8 @@ async function start(): Promise<void> {
     env: process.env,
     executionProviders: listExecutionProviders,
     inspectModel: summarizeModelFolder,
+    // Inference runs in a utility process: a native crash there cannot take the window down.
+    localEngine: () => new WorkerEngine({ spawn: () => utilityProcessChannel(utilityProcess.fork(fileURLToPath(defaultWorkerEntry()), [], { serviceName: 'ImageBench inference' })) }),
     hostChecks: async () => [{ name: 'Electron', status: 'ok', detail: `${process.versions.electron} (Chromium ${process.versions.chrome})` }],
   });
 
@@ -115,7 +119,16 @@ async function start(): Promise<void> {
     return core.dispatcher.dispatch(typeof name === 'string' ? name : '', input);
   });
 
-  app.on('will-quit', () => core.close());
+  let closed = false;
+  app.on('will-quit', (event) => {
+    if (closed) return;
+    // Stop the inference worker and flush the database before the process goes.
+    event.preventDefault();
+    void core.close().finally(() => {
+      closed = true;
+      app.quit();
+    });
+  });
   createWindow(core);
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) createWindow(core);

@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../contract/errors.js';
 import { flattenSettings, formatUsd, type CallInput, type CallName, type CallOutput, type BudgetStatus, type DoctorReport, type EventPayload, type KeyStatus, type ModelEntry } from '../contract/index.js';
@@ -62,10 +63,10 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
         out().result({ url: host.url, port: host.port }, () => `ImageBench web mode is running.\nOpen: ${host.url}\nPress Ctrl+C to stop.`);
         await new Promise<void>((resolve) => {
           const stop = () =>
-            void host.close().then(() => {
-              serveCore.close();
-              resolve();
-            });
+            void host
+              .close()
+              .then(() => serveCore.close())
+              .then(resolve);
           process.once('SIGINT', stop);
           process.once('SIGTERM', stop);
         });
@@ -245,6 +246,63 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
     );
 
   program
+    .command('preview <prompt>')
+    .description('Render a local preview on this machine (GPU when available) and print the time of each stage')
+    .option('--model <id>', 'local model id (see `imagebench models list`)')
+    .option('--steps <n>', 'denoising steps (default: the model\'s, e.g. 1 for turbo)')
+    .option('--seed <n>', 'seed; the same seed, model and settings give the same pixels')
+    .option('--size <WxH>', 'image size, multiples of 8 (default: the model\'s)')
+    .option('--negative <prompt>', 'negative prompt (models that use guidance)')
+    .option('--guidance <scale>', 'guidance scale')
+    .addOption(new Option('--scheduler <name>').choices(['euler', 'euler-ancestral', 'lcm']))
+    .option('--init <imageId>', 'image-to-image from a stored image (see `imagebench gallery`)')
+    .option('--strength <0-1>', 'image-to-image strength')
+    .option('--out <file.png>', 'also write the PNG here')
+    .action(
+      action(
+        async (
+          prompt: string,
+          opts: { model?: string; steps?: string; seed?: string; size?: string; negative?: string; guidance?: string; scheduler?: 'euler' | 'euler-ancestral' | 'lcm'; init?: string; strength?: string; out?: string },
+        ) => {
+          const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+          const result = await call('preview.generate', {
+            prompt,
+            modelId: opts.model,
+            steps: num(opts.steps),
+            seed: num(opts.seed),
+            ...(opts.size ? parseSize(opts.size) : {}),
+            negativePrompt: opts.negative,
+            guidanceScale: num(opts.guidance),
+            scheduler: opts.scheduler,
+            initImageId: opts.init ? await resolveImageId(opts.init) : undefined,
+            strength: num(opts.strength),
+          });
+          const written: string[] = [];
+          if (opts.out) {
+            for (const [i, image] of result.images.entries()) {
+              const file = result.images.length === 1 ? path.resolve(opts.out) : path.resolve(opts.out.replace(/(\.png)?$/i, `-${i + 1}.png`));
+              await fs.writeFile(file, Buffer.from(image.dataUrl.slice(image.dataUrl.indexOf(',') + 1), 'base64'));
+              written.push(file);
+            }
+          }
+          const { images: _images, ...summary } = result;
+          out().result({ ...summary, images: result.images.map((i) => ({ imageId: i.imageId })), written }, () => formatPreview(result, written));
+        },
+      ),
+    );
+
+  program
+    .command('tokenize <prompt>')
+    .description("Count a prompt's CLIP tokens with a local model's tokenizer and show the words past the 77-token limit")
+    .option('--model <id>', 'local model id')
+    .action(
+      action(async (prompt: string, opts: { model?: string }) => {
+        const result = await call('prompt.tokenize', { text: prompt, modelId: opts.model });
+        out().result(result, () => `${result.tokenCount} of ${result.maxTokens} tokens${result.truncated ? `\ncut (the model will not see): ${result.cutWords.join(' ')}` : ''}`);
+      }),
+    );
+
+  program
     .command('gallery')
     .description('Stored images, newest first, with the settings that made them')
     .option('--limit <n>', 'how many', '20')
@@ -402,7 +460,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
     }
     return createOutput(Boolean(program.opts<Globals>().json)).fail(error);
   } finally {
-    if (corePromise) (await corePromise.catch(() => null))?.close();
+    if (corePromise) await (await corePromise.catch(() => null))?.close();
   }
   return exitCode;
 }
@@ -437,6 +495,19 @@ function parseValue(raw: string): unknown {
 function formatKey(status: KeyStatus): string {
   if (!status.set) return `${status.provider.padEnd(11)} not set`;
   return `${status.provider.padEnd(11)} set (…${status.last4 ?? '????'}, from ${status.source})`;
+}
+
+function formatPreview(r: CallOutput<'preview.generate'>, written: string[]): string {
+  const t = r.timings;
+  const lines = [
+    `${r.family} · ${r.width}×${r.height} · ${r.steps} step${r.steps === 1 ? '' : 's'} (${r.scheduler}) · seed ${r.seed} · ${r.executionProvider}`,
+    r.fallbackReason ? `fallback: ${r.fallbackReason}` : null,
+    r.prompt.truncated ? `cut from the prompt (past 77 tokens): ${r.prompt.cutWords.join(' ')}` : null,
+    `load ${t.loadMs.toFixed(0)} ms · tokenize ${t.tokenizeMs.toFixed(1)} ms · text encoder ${t.textEncodeMs.toFixed(1)} ms · unet ${t.unetStepMs.map((m) => m.toFixed(1)).join(' + ')} ms · vae ${t.vaeDecodeMs.toFixed(1)} ms · total ${t.totalMs.toFixed(0)} ms`,
+    ...r.images.map((i) => `image ${i.imageId.slice(0, 16)}`),
+    ...written.map((f) => `wrote ${f}`),
+  ];
+  return lines.filter((l): l is string => l !== null).join('\n');
 }
 
 function formatModel(m: ModelEntry): string {

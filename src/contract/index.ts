@@ -3,6 +3,7 @@ import { ErrorPayloadSchema } from './errors.js';
 import { EstimateResultSchema, FinalModelSchema, FinalShapeSchema } from './finals.js';
 import { BudgetPeriodSchema, BudgetScopeSchema, BudgetSetSchema, BudgetStatusSchema, KpisSchema, SpendQuerySchema, SpendTotalSchema } from './spend.js';
 import { ExportFormatSchema, GalleryItemSchema, GenerationParametersSchema, ImageIdSchema } from './images.js';
+import { PreviewFailureSchema, PreviewInputSchema, PreviewProgressSchema, PreviewResultSchema, TokenCountSchema } from './preview.js';
 import { DownloadProgressSchema, ModelEntrySchema, Sha256Schema } from './models.js';
 import { KeyStatusSchema, ProviderIdSchema, ProviderSummarySchema } from './providers.js';
 import { SettingsSchema } from './settings.js';
@@ -85,6 +86,18 @@ export const calls = {
     z.array(BudgetStatusSchema),
     'Delete a budget',
   ),
+  'preview.generate': call(PreviewInputSchema, PreviewResultSchema, 'Render a local preview and wait for it'),
+  'preview.live': call(
+    PreviewInputSchema,
+    z.object({ accepted: z.literal(true) }),
+    'Live mode: this request replaces any pending one (debounced); results arrive as preview.result events',
+  ),
+  'preview.cancel': call(z.object({ requestId: z.string().min(1) }).strict(), z.object({ cancelled: z.boolean() }), 'Stop a preview at its next step'),
+  'prompt.tokenize': call(
+    z.object({ text: z.string().max(4000), modelId: z.string().min(1).optional() }).strict(),
+    TokenCountSchema,
+    "Count a prompt's CLIP tokens with the model's own tokenizer and name the words past the limit",
+  ),
   'gallery.list': call(
     z.object({ limit: z.number().int().min(1).max(200).default(60), before: z.iso.datetime().optional() }).strict(),
     z.array(GalleryItemSchema),
@@ -128,6 +141,9 @@ export const events = {
   'keys.changed': z.array(KeyStatusSchema),
   'models.changed': z.array(ModelEntrySchema),
   'models.downloadProgress': DownloadProgressSchema,
+  'preview.progress': PreviewProgressSchema,
+  'preview.result': PreviewResultSchema,
+  'preview.error': PreviewFailureSchema,
 } as const;
 export type Events = typeof events;
 export type EventName = keyof Events;
@@ -159,6 +175,7 @@ export * from './errors.js';
 export * from './finals.js';
 export * from './images.js';
 export * from './models.js';
+export * from './preview.js';
 export * from './money.js';
 export * from './providers.js';
 export * from './settings.js';

@@ -11,7 +11,9 @@ import { ExactCache } from './cache/exact-cache.js';
 import { openDatabase, type SqliteDatabase } from './db/sqlite.js';
 import { ImageStore } from './images/image-store.js';
 import { KeyService } from './keys.js';
+import { PreviewService } from './local/preview-service.js';
 import { LocalRunLog } from './local/run-log.js';
+import type { LocalEngine } from '../../native-models/src/engine.js';
 import { SpendService } from './spend/spend-service.js';
 import { ModelManager, type InspectModel } from './models/model-manager.js';
 import type { SecretStore } from './secrets/secret-store.js';
@@ -38,6 +40,8 @@ export interface CoreDeps {
   hostChecks: DoctorDeps['hostChecks'];
   /** Reads a model folder's configs (native-models' summarizeModelFolder). */
   inspectModel: InspectModel;
+  /** The local inference engine (a worker process); created on the first preview. */
+  localEngine: () => LocalEngine;
   fetch?: typeof fetch;
 }
 
@@ -52,9 +56,10 @@ export interface Core {
   cache: ExactCache;
   spend: SpendService;
   localRuns: LocalRunLog;
+  previews: PreviewService;
   info(): AppInfo;
-  /** Flush counters and close the database; hosts call it before exiting. */
-  close(): void;
+  /** Stop the inference worker, flush counters and close the database; hosts call it before exiting. */
+  close(): Promise<void>;
   doctor(): Promise<DoctorReport>;
 }
 
@@ -71,7 +76,9 @@ export function createCore(deps: CoreDeps): Core {
   const db = openDatabase(deps.dataDir);
   const images = new ImageStore({ dataDir: deps.dataDir, db, maxBytes: settings.get().cache.imageStoreMaxMb * 1024 * 1024 });
   const cache = new ExactCache(db);
-  const localRuns = new LocalRunLog(db);
+  // The run log reads the worker's busy share through `previews`, created just below.
+  const localRuns: LocalRunLog = new LocalRunLog(db, (): number | null => previews.busyShare());
+  const previews: PreviewService = new PreviewService({ engineFactory: deps.localEngine, models, images, runs: localRuns, settings, events });
   const spend = new SpendService(db, cache, localRuns, () => settings.get().spend.timeZone);
 
   const info = (): AppInfo => ({
@@ -123,6 +130,13 @@ export function createCore(deps: CoreDeps): Core {
     'budgets.list': async () => spend.budgets(),
     'budgets.set': async (input) => spend.setBudget(input),
     'budgets.remove': async ({ scope, scopeValue, period }) => spend.removeBudget(scope, scopeValue, period),
+    'preview.generate': (input) => previews.generate(input),
+    'preview.live': async (input) => {
+      await previews.updateLive(input);
+      return { accepted: true as const };
+    },
+    'preview.cancel': async ({ requestId }) => ({ cancelled: previews.cancel(requestId) }),
+    'prompt.tokenize': ({ text, modelId }) => previews.tokenize(text, modelId),
     'gallery.list': async ({ limit, before }) =>
       Promise.all(
         images.list({ limit, before: before ? Date.parse(before) : undefined }).map(async (image) => ({
@@ -152,9 +166,10 @@ export function createCore(deps: CoreDeps): Core {
     'models.remove': async ({ id, deleteFiles }) => modelsChanged(models.remove(id, deleteFiles)),
   };
 
-  const close = () => {
+  const close = async () => {
+    await previews.dispose();
     cache.close();
     db.close();
   };
-  return { dispatcher: new Dispatcher(handlers), events, settings, keys, models, db, images, cache, spend, localRuns, info, doctor, close };
+  return { dispatcher: new Dispatcher(handlers), events, settings, keys, models, db, images, cache, spend, localRuns, previews, info, doctor, close };
 }

@@ -6,6 +6,7 @@ import { resolveDataDir } from './paths.js';
 import { providerCatalog } from '../providers/catalog.js';
 import { listExecutionProviders } from '../../native-models/src/backend/ort.js';
 import { summarizeModelFolder } from '../../native-models/src/models/summary.js';
+import { WorkerEngine } from '../../native-models/src/worker/worker-engine.js';
 import { KeytarSecretStore } from './secrets/keytar-store.js';
 import { UnavailableSecretStore, type SecretStore } from './secrets/secret-store.js';
 import type { SettingsFile } from './settings/settings-service.js';
@@ -44,6 +45,7 @@ export async function createNodeCore(host: Exclude<AppInfo['host'], 'electron'>,
     env,
     executionProviders: listExecutionProviders,
     inspectModel: summarizeModelFolder,
+    localEngine: () => new WorkerEngine(),
     hostChecks: async () => [electronBinaryCheck()],
   });
 }

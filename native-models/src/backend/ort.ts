@@ -108,7 +108,7 @@ export function createOrtBackend(deps: OrtBackendDependencies = {}): OrtBackend 
           return wrapSession(session, modelPath, provider, fallbackReason);
         } catch (error) {
           if (provider === 'cpu') throw modelLoadError(modelPath, error);
-          const why = firstLine(error);
+          const why = providerFailure(error);
           failedHere.push([provider, why]);
           notes.push(`${subject} could not create a session (${why})`);
         }
@@ -147,6 +147,17 @@ function modelLoadError(modelPath: string, error: unknown): AppError {
       'Download or export the model folder again and keep each component folder intact.',
     cause: error,
   });
+}
+
+/**
+ * Why a GPU provider would not start, in words a user can act on. ONNX Runtime's own messages
+ * lead with source paths and assertion text; the known cases get a plain sentence.
+ */
+function providerFailure(error: unknown): string {
+  const line = firstLine(error);
+  if (/Failed to load (shared )?library/i.test(line)) return 'its runtime libraries (e.g. CUDA/cuDNN) are not installed';
+  if (/RequestAdapterStatus|adapter_result/.test(line)) return 'no WebGPU adapter (GPU driver / Vulkan) was found';
+  return line.replace(/^\/onnxruntime_src\/\S+:\d+\s+/, '');
 }
 
 function firstLine(error: unknown): string {

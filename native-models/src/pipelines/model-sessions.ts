@@ -57,15 +57,23 @@ export class LoadedModel {
     return loading;
   }
 
-  /** Where the UNet runs (it is where the time goes) and every distinct fallback reason so far. */
+  /**
+   * Where the UNet runs (it is where the time goes) and why it is not the provider asked for. Every
+   * component falls back for the same reasons, so the first one to load says it for all; a component
+   * that landed on a different provider than the UNet is named.
+   */
   async executionReport(): Promise<{ executionProvider: ExecutionProvider; fallbackReason: string | null }> {
     const unet = await this.session('unet');
-    const reasons = new Set<string>();
+    let first: string | null = null;
+    const differing: string[] = [];
     for (const loading of this.sessions.values()) {
       const session = await loading.catch(() => null);
-      if (session?.fallbackReason != null) reasons.add(`${componentOf(this.folder, session.modelPath)}: ${session.fallbackReason}`);
+      if (!session) continue;
+      first ??= session.fallbackReason;
+      if (session.executionProvider !== unet.executionProvider) differing.push(`${componentOf(this.folder, session.modelPath)} runs on ${session.executionProvider}`);
     }
-    return { executionProvider: unet.executionProvider, fallbackReason: reasons.size > 0 ? [...reasons].join('; ') : null };
+    const parts = [first, ...differing].filter((p): p is string => p !== null);
+    return { executionProvider: unet.executionProvider, fallbackReason: parts.length > 0 ? parts.join('; ') : null };
   }
 
   async release(): Promise<void> {

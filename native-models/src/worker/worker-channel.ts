@@ -39,7 +39,14 @@ export function childProcessChannel(entry: URL = defaultWorkerEntry()): WorkerCh
     serialization: 'advanced',
     // Not the host's flags: an --inspect port or a test runner's loader must not be inherited.
     execArgv: [],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    // ONNX Runtime prints every failed GPU probe natively; that noise is kept, not shown, unless
+    // IMAGEBENCH_DEBUG is set, and its tail explains a crash.
+    stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+  });
+  let stderrTail = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    if (process.env.IMAGEBENCH_DEBUG) process.stderr.write(chunk);
+    stderrTail = (stderrTail + chunk.toString('utf8')).slice(-2000);
   });
   let gone: string | null = null;
   const exitListeners: ((reason: string) => void)[] = [];
@@ -49,7 +56,11 @@ export function childProcessChannel(entry: URL = defaultWorkerEntry()): WorkerCh
     for (const listener of exitListeners.splice(0)) listener(reason);
   };
   child.on('error', (error) => exited(`could not run: ${error.message}`));
-  child.once('exit', (code, signal) => exited(signal !== null ? `killed by ${signal}` : `exit code ${code}`));
+  child.once('exit', (code, signal) => {
+    const why = signal !== null ? `killed by ${signal}` : `exit code ${code}`;
+    const last = stderrTail.trim().split('\n').slice(-3).join(' | ');
+    exited(code === 0 || !last ? why : `${why}; it last printed: ${last}`);
+  });
   return {
     pid: child.pid,
     kill: (signal) => child.kill(signal),

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, runCli } from '../../helpers/cli.js';
@@ -134,5 +135,30 @@ describe('imagebench CLI', () => {
     expect(unknown.stdout).toMatch(/^price unknown/);
     expect(unknown.stdout).toContain('ask first');
     expect((await cli(['estimate', 'x', '--provider', 'openai', '--model', 'gpt-image-2'])).code).toBe(1);
+  });
+
+  it('renders a local preview reproducibly by seed and prints each stage', async () => {
+    await cli(['models', 'import', path.join(tinyModelsDir(), 'sd-turbo')]);
+    const out = (name: string) => path.join(home.dir, name);
+    const a = await cli(['preview', 'a lighthouse at dusk', '--seed', '7', '--size', '128x128', '--out', out('a.png')]);
+    expect(a.code).toBe(0);
+    expect(a.stdout).toMatch(/^sd2 · 128×128 · 1 step \(euler\) · seed 7 · cpu/);
+    expect(a.stdout).toMatch(/tokenize [\d.]+ ms · text encoder [\d.]+ ms · unet [\d.]+ ms · vae [\d.]+ ms · total \d+ ms/);
+    const b = JSON.parse((await cli(['preview', 'a lighthouse at dusk', '--seed', '7', '--size', '128x128', '--out', out('b.png'), '--json'])).stdout);
+    const c = JSON.parse((await cli(['preview', 'a lighthouse at dusk', '--seed', '8', '--size', '128x128', '--out', out('c.png'), '--json'])).stdout);
+    expect(fs.readFileSync(out('a.png')).equals(fs.readFileSync(out('b.png')))).toBe(true);
+    expect(fs.readFileSync(out('a.png')).equals(fs.readFileSync(out('c.png')))).toBe(false);
+    expect(b.images[0].imageId).not.toBe(c.images[0].imageId);
+    // The PNG carries what made it, for "restore settings" and for other tools.
+    const gallery = JSON.parse((await cli(['gallery', '--json'])).stdout) as Array<{ id: string; parameters: { seed: number; prompt: string; model: string } }>;
+    expect(gallery.find((g) => g.id === b.images[0].imageId)?.parameters).toMatchObject({ seed: 7, prompt: 'a lighthouse at dusk', model: 'sd-turbo' });
+    const exported = await cli(['export', b.images[0].imageId.slice(0, 16), '--format', 'webp', '--out', out('b.webp')]);
+    expect(exported.code).toBe(0);
+    expect(fs.readFileSync(out('b.webp')).subarray(8, 12).toString('latin1')).toBe('WEBP');
+    const tokens = JSON.parse((await cli(['tokenize', 'a lighthouse at dusk', '--json'])).stdout);
+    expect(tokens).toEqual({ tokenCount: 4, maxTokens: 75, truncated: false, cutWords: [] });
+    const tooBig = await cli(['preview', 'x', '--size', '130x128']);
+    expect(tooBig.code).toBe(1);
+    expect(tooBig.stderr).toContain('multiples of 8');
   });
 });

@@ -25,7 +25,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await host.close();
-  core.close();
+  await core.close();
   home.cleanup();
 });
 

@@ -62,7 +62,7 @@ describe('dashboard numbers from real rows', () => {
       expect((csv as { value: { csv: string } }).value.csv.split('\n')[0]).toContain('request_id');
       expect(await core.dispatcher.dispatch('budgets.remove', { scope: 'provider', scopeValue: 'fal', period: 'day' })).toMatchObject({ ok: false, error: { code: 'not_found' } });
     } finally {
-      core.close();
+      await core.close();
     }
   });
 });
