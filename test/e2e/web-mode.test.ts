@@ -46,15 +46,15 @@ describe('web mode in Chromium', () => {
     for (const label of ['Preview', 'Finals', 'Gallery', 'Spend', 'Settings']) {
       await expect(page.getByRole('button', { name: label, exact: true }).isVisible()).resolves.toBe(true);
     }
-    await page.getByRole('textbox', { name: 'Prompt' }).waitFor();
+    await page.getByRole('textbox', { name: 'Prompt', exact: true }).waitFor();
     await shot('preview');
   });
 
   it('renders every main screen', async () => {
     for (const [label, marker] of [
-      ['Finals', 'Cloud finals'],
+      ['Finals', 'Escalate to a cloud final'],
       ['Gallery', 'No images yet'],
-      ['Spend', 'No spend recorded'],
+      ['Spend', 'Spend, last 30 days'],
       ['Settings', 'API keys'],
     ] as const) {
       await page.getByRole('button', { name: label, exact: true }).click();
