@@ -2,7 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../contract/errors.js';
-import { flattenSettings, formatUsd, type CallInput, type CallName, type CallOutput, type BudgetStatus, type DoctorReport, type EventPayload, type KeyStatus, type ModelEntry } from '../contract/index.js';
+import { flattenSettings, formatUsd, type CallInput, type CallName, type CallOutput, type BudgetStatus, type StudioPolicyView, type StudioStatus, type DoctorReport, type EventPayload, type KeyStatus, type ModelEntry } from '../contract/index.js';
 import type { Core } from '../core/core.js';
 import { createNodeCore } from '../core/node-host.js';
 import { appVersion, packageRoot } from '../core/version.js';
@@ -419,6 +419,67 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
       }),
     );
 
+  const studio = program.command('studio').description('Studio mode: a shared policy and ledger in the studio\'s PostgreSQL database');
+  studio
+    .command('status')
+    .description('Connection, policy, and offline rows waiting to sync')
+    .action(
+      action(async () => {
+        const status = await call('studio.status', {});
+        out().result(status, () => formatStudio(status));
+        if (status.configured && !status.online) exitCode = EXIT_USER;
+      }),
+    );
+  studio
+    .command('connect <url>')
+    .description('Join a studio (postgresql://user@host:port/db); a password is read from stdin, never argv, and kept in the keychain')
+    .requiredOption('--studio <id>', 'studio id (one database can hold several studios)')
+    .requiredOption('--member <name>', 'who you are, for per-member limits')
+    .option('--seat <name>', 'this installation (default: the host name)')
+    .option('--password-stdin', 'read the database password from stdin')
+    .action(
+      action(async (url: string, opts: { studio: string; member: string; seat?: string; passwordStdin?: boolean }) => {
+        if (/^postgres(ql)?:\/\/[^/@]*:[^/@]*@/.test(url)) {
+          throw userError('Put no password in the URL: it would stay in your shell history.', 'Use --password-stdin: printf %s "$PGPASSWORD" | imagebench studio connect … --password-stdin');
+        }
+        const password = opts.passwordStdin ? await readSecret('Studio database password (input hidden): ') : undefined;
+        const status = await call('studio.connect', { url, studioId: opts.studio, member: opts.member, seat: opts.seat, password });
+        out().result(status, () => formatStudio(status));
+      }),
+    );
+  studio
+    .command('policy')
+    .description("Change the studio's policy (admins); amounts in dollars per calendar month")
+    .option('--cap <usd>', 'studio monthly cap')
+    .option('--member-limit <usd>', 'default monthly limit per member')
+    .option('--max-per-image <usd>', 'refuse any final dearer than this per image')
+    .option('--allow-providers <ids>', 'comma-separated provider ids; "all" for no restriction')
+    .addOption(new Option('--offline <rule>', 'when the database is unreachable').choices(['block', 'allowance']))
+    .option('--allowance <usd>', 'per-seat offline allowance')
+    .action(
+      action(async (opts: { cap?: string; memberLimit?: string; maxPerImage?: string; allowProviders?: string; offline?: 'block' | 'allowance'; allowance?: string }) => {
+        const usd = (v: string | undefined) => (v === undefined ? undefined : parseUsd(v));
+        const policy = await call('studio.setPolicy', {
+          studioMonthlyCapUsd: usd(opts.cap),
+          memberMonthlyLimitUsd: usd(opts.memberLimit),
+          maxPricePerImageUsd: usd(opts.maxPerImage),
+          allowedProviders: opts.allowProviders === undefined ? undefined : opts.allowProviders === 'all' ? null : opts.allowProviders.split(',').map((p) => p.trim()),
+          offlineRule: opts.offline,
+          offlineAllowanceUsd: usd(opts.allowance),
+        });
+        out().result(policy, () => formatPolicy(policy));
+      }),
+    );
+  studio
+    .command('disconnect')
+    .description('Leave studio mode on this computer')
+    .action(
+      action(async () => {
+        const status = await call('studio.disconnect', {});
+        out().result(status, () => status.message);
+      }),
+    );
+
   program
     .command('estimate [prompt]')
     .description('What a cloud final will cost, before anything is spent')
@@ -469,6 +530,21 @@ function parseUsd(raw: string): number {
   const value = Number(raw.replace(/^\$/, ''));
   if (!Number.isFinite(value) || value < 0) throw userError(`"${raw}" is not an amount of dollars.`, 'Write it like 25 or 7.50.');
   return value;
+}
+
+function formatPolicy(p: StudioPolicyView): string {
+  const money = (v: number | null) => (v === null ? 'none' : formatUsd(v));
+  return [
+    `studio cap ${money(p.studioMonthlyCapUsd)}/month · member limit ${money(p.memberMonthlyLimitUsd)}/month · max per image ${money(p.maxPricePerImageUsd)}`,
+    `providers: ${p.allowedProviders?.join(', ') ?? 'all'} · offline: ${p.offlineRule === 'block' ? 'block paid finals' : `allow ${formatUsd(p.offlineAllowanceUsd)} per seat`}`,
+  ].join('\n');
+}
+
+function formatStudio(s: StudioStatus): string {
+  const lines = [s.message];
+  if (s.policy) lines.push(formatPolicy(s.policy));
+  if (s.pendingSync > 0) lines.push(`${s.pendingSync} offline row(s) waiting to sync`);
+  return lines.join('\n');
 }
 
 function formatBudget(b: BudgetStatus): string {

@@ -4,6 +4,7 @@ import { EstimateResultSchema, FinalModelSchema, FinalShapeSchema } from './fina
 import { BudgetPeriodSchema, BudgetScopeSchema, BudgetSetSchema, BudgetStatusSchema, KpisSchema, SpendQuerySchema, SpendTotalSchema } from './spend.js';
 import { ExportFormatSchema, GalleryItemSchema, GenerationParametersSchema, ImageIdSchema } from './images.js';
 import { PreviewFailureSchema, PreviewInputSchema, PreviewProgressSchema, PreviewResultSchema, TokenCountSchema } from './preview.js';
+import { StudioConnectSchema, StudioPolicySetSchema, StudioPolicyViewSchema, StudioStatusSchema } from './studio.js';
 import { DownloadProgressSchema, ModelEntrySchema, Sha256Schema } from './models.js';
 import { KeyStatusSchema, ProviderIdSchema, ProviderSummarySchema } from './providers.js';
 import { SettingsSchema } from './settings.js';
@@ -113,6 +114,10 @@ export const calls = {
     z.object({ path: z.string(), bytes: z.number().int(), mime: z.string() }),
     'Write an image as PNG (with its parameters), WebP or AVIF',
   ),
+  'studio.status': call(Empty, StudioStatusSchema, 'Studio mode: connection, policy and offline rows waiting to sync'),
+  'studio.connect': call(StudioConnectSchema, StudioStatusSchema, 'Join a studio: shared policy and ledger in its PostgreSQL database'),
+  'studio.disconnect': call(Empty, StudioStatusSchema, 'Leave studio mode (the shared ledger is untouched)'),
+  'studio.setPolicy': call(StudioPolicySetSchema, StudioPolicyViewSchema, "Change the studio's policy (caps, limits, allowed providers, offline rule)"),
   'models.list': call(Empty, z.array(ModelEntrySchema), 'Installed local models'),
   'models.import': call(
     z.object({ path: z.string().min(1), name: z.string().min(1).max(80).optional() }).strict(),
@@ -180,3 +185,4 @@ export * from './money.js';
 export * from './providers.js';
 export * from './settings.js';
 export * from './spend.js';
+export * from './studio.js';

@@ -37,6 +37,15 @@ export const SettingsSchema = z.object({
       project: z.string().default(''),
     })
     .prefault({}),
+  studio: z
+    .object({
+      /** Empty: studio mode off. The password is never here: it is in the keychain. */
+      url: z.string().default(''),
+      studioId: z.string().default(''),
+      member: z.string().default(''),
+      seat: z.string().default(''),
+    })
+    .prefault({}),
   cache: z
     .object({
       semanticThreshold: z.number().min(0.5).max(1).default(0.92),

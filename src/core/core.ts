@@ -15,6 +15,7 @@ import { PreviewService } from './local/preview-service.js';
 import { LocalRunLog } from './local/run-log.js';
 import type { LocalEngine } from '../../native-models/src/engine.js';
 import { SpendService } from './spend/spend-service.js';
+import { StudioService } from './spend/studio-service.js';
 import { ModelManager, type InspectModel } from './models/model-manager.js';
 import type { SecretStore } from './secrets/secret-store.js';
 import { SettingsService, type SettingsFile } from './settings/settings-service.js';
@@ -57,6 +58,7 @@ export interface Core {
   spend: SpendService;
   localRuns: LocalRunLog;
   previews: PreviewService;
+  studio: StudioService;
   info(): AppInfo;
   /** Stop the inference worker, flush counters and close the database; hosts call it before exiting. */
   close(): Promise<void>;
@@ -79,6 +81,7 @@ export function createCore(deps: CoreDeps): Core {
   // The run log reads the worker's busy share through `previews`, created just below.
   const localRuns: LocalRunLog = new LocalRunLog(db, (): number | null => previews.busyShare());
   const previews: PreviewService = new PreviewService({ engineFactory: deps.localEngine, models, images, runs: localRuns, settings, events });
+  const studio = new StudioService(settings, deps.secrets, db);
   const spend = new SpendService(db, cache, localRuns, () => settings.get().spend.timeZone);
 
   const info = (): AppInfo => ({
@@ -159,6 +162,10 @@ export function createCore(deps: CoreDeps): Core {
       const rendition = await images.export(id, { format, quality, outPath: target });
       return { path: rendition.path ?? target, bytes: rendition.data.length, mime: rendition.mime };
     },
+    'studio.status': () => studio.status(),
+    'studio.connect': (input) => studio.connect(input),
+    'studio.disconnect': () => studio.disconnect(),
+    'studio.setPolicy': (input) => studio.setPolicy(input),
     'models.list': async () => models.list(),
     'models.import': async ({ path, name }) => modelsChanged(await models.importFolder(path, name)),
     'models.download': async ({ url, sha256, name }) =>
@@ -168,8 +175,9 @@ export function createCore(deps: CoreDeps): Core {
 
   const close = async () => {
     await previews.dispose();
+    await studio.close();
     cache.close();
     db.close();
   };
-  return { dispatcher: new Dispatcher(handlers), events, settings, keys, models, db, images, cache, spend, localRuns, previews, info, doctor, close };
+  return { dispatcher: new Dispatcher(handlers), events, settings, keys, models, db, images, cache, spend, localRuns, previews, studio, info, doctor, close };
 }
