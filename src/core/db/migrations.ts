@@ -184,4 +184,93 @@ export const APP_MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX local_runs_by_time ON local_runs (created_at);
   `,
+
+  // 6 — cloud final jobs: written before anything is sent, so a crash resumes polling instead of paying twice.
+  `
+  CREATE TABLE final_jobs (
+    id                        TEXT PRIMARY KEY,                 -- uuid
+    created_at                INTEGER NOT NULL,
+    updated_at                INTEGER NOT NULL,
+    provider                  TEXT NOT NULL,
+    model                     TEXT NOT NULL,
+    project                   TEXT,
+    request                   TEXT NOT NULL,                    -- JSON; never a key; an init image by image-store id
+    estimate                  TEXT NOT NULL,                    -- CostEstimate JSON, as shown before sending
+    unknown_price_cap_micros  INTEGER CHECK (unknown_price_cap_micros >= 0),
+    cache_random_seed         INTEGER NOT NULL DEFAULT 0,       -- the user allowed caching a random-seed request
+    ledger_request_id         TEXT,                             -- set once the reservation is made
+    status                    TEXT NOT NULL CHECK (status IN ('queued', 'reserving', 'submitting', 'accepted', 'succeeded', 'failed', 'cancelled', 'unknown-submission')),
+    provider_job_id           TEXT,
+    pending_job               TEXT,                             -- PendingJob JSON, enough to resume polling
+    image_ids                 TEXT,                             -- JSON array of image-store ids
+    actual                    TEXT,                             -- ActualCost JSON
+    cache_saved_micros        INTEGER,                          -- set when the exact cache answered
+    message                   TEXT,                             -- what the user should know about the outcome
+    error                     TEXT,                             -- ErrorPayload JSON of the failure that ended the job
+    last_error                TEXT,                             -- ErrorPayload JSON of the latest trouble, retried or not
+    attempts                  INTEGER NOT NULL DEFAULT 0,       -- HTTP sends of the submit (429 retries included)
+    cancel_requested_at       INTEGER,
+    runner                    TEXT,                             -- the FinalsService instance working on it
+    runner_pid                INTEGER,
+    CHECK (status NOT IN ('accepted') OR (provider_job_id IS NOT NULL AND pending_job IS NOT NULL))
+  ) STRICT;
+  CREATE INDEX final_jobs_by_time ON final_jobs (created_at);
+  CREATE INDEX final_jobs_open ON final_jobs (created_at) WHERE status IN ('queued', 'reserving', 'submitting', 'accepted', 'unknown-submission');
+
+  -- No provider offers idempotency keys, so "never submitted twice" is a rule of the table itself:
+  -- a job reaches 'submitting' only from 'reserving', and no state leads back to 'reserving'.
+  CREATE TRIGGER final_jobs_status_moves_forward BEFORE UPDATE OF status ON final_jobs
+  WHEN NEW.status IS NOT OLD.status AND NOT (
+    (OLD.status = 'queued' AND NEW.status IN ('reserving', 'failed', 'cancelled'))
+    OR (OLD.status = 'reserving' AND NEW.status IN ('submitting', 'failed', 'cancelled'))
+    OR (OLD.status = 'submitting' AND NEW.status IN ('accepted', 'succeeded', 'failed', 'unknown-submission'))
+    OR (OLD.status = 'accepted' AND NEW.status IN ('succeeded', 'failed', 'cancelled'))
+    OR (OLD.status = 'unknown-submission' AND NEW.status = 'failed')
+  )
+  BEGIN
+    SELECT RAISE(ABORT, 'a final job only moves forward (queued, reserving, submitting, accepted, then an outcome): it is never submitted twice');
+  END;
+
+  CREATE TRIGGER final_jobs_provider_job_id_is_kept BEFORE UPDATE OF provider_job_id ON final_jobs
+  WHEN OLD.provider_job_id IS NOT NULL AND NEW.provider_job_id IS NOT OLD.provider_job_id
+  BEGIN
+    SELECT RAISE(ABORT, 'a final job keeps the provider job id it was accepted under');
+  END;
+  `,
+
+  // 7 — semantic cache: prompt embeddings of paid finals, offered (never substituted) as near matches.
+  `
+  CREATE TABLE semantic_cache_entries (
+    id                INTEGER PRIMARY KEY AUTOINCREMENT,        -- never reused: an open index catches up on ids above its last
+    embedding_model   TEXT NOT NULL,                            -- which text encoder; vectors of different encoders are never compared
+    dimension         INTEGER NOT NULL CHECK (dimension > 0),
+    embedding         BLOB NOT NULL CHECK (length(embedding) = 4 * dimension),  -- L2-normalised float32, little-endian
+    prompt            TEXT NOT NULL,                            -- as the user typed it
+    provider          TEXT NOT NULL,
+    model             TEXT NOT NULL,
+    size              TEXT,                                     -- 'WxH', or 'W:H' for ratio-sized models; NULL when the request had neither
+    exact_key         TEXT NOT NULL,                            -- the exact cache key of the request (that entry may not exist: random seeds)
+    request           TEXT NOT NULL,                            -- the canonical request JSON that key hashes
+    cost_micros       INTEGER NOT NULL CHECK (cost_micros >= 0),-- what the render paid: what reusing it saves
+    created_at        INTEGER NOT NULL,
+    accepted_count    INTEGER NOT NULL DEFAULT 0,
+    last_accepted_at  INTEGER
+  ) STRICT;
+  CREATE INDEX semantic_cache_entries_by_model ON semantic_cache_entries (embedding_model, id);
+
+  -- All rows of one model have one dimension, so checking the first row is enough (none: NULL, no check).
+  CREATE TRIGGER semantic_cache_one_dimension_per_model BEFORE INSERT ON semantic_cache_entries
+  WHEN (SELECT dimension FROM semantic_cache_entries WHERE embedding_model = NEW.embedding_model ORDER BY id LIMIT 1) <> NEW.dimension
+  BEGIN
+    SELECT RAISE(ABORT, 'a semantic cache embedding model has one dimension: embeddings of another size need another model key');
+  END;
+
+  CREATE TABLE semantic_cache_images (
+    entry_id  INTEGER NOT NULL REFERENCES semantic_cache_entries (id) ON DELETE CASCADE,
+    position  INTEGER NOT NULL,
+    image_id  TEXT NOT NULL REFERENCES images (id),
+    PRIMARY KEY (entry_id, position)
+  ) STRICT;
+  CREATE INDEX semantic_cache_images_by_image ON semantic_cache_images (image_id);
+  `,
 ];
