@@ -130,6 +130,7 @@ async function start(): Promise<void> {
     });
   });
   createWindow(core);
+  void core.startBackgroundWork().catch((error: unknown) => console.error('Resuming cloud jobs failed:', error));
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) createWindow(core);
   });

@@ -8,7 +8,7 @@ import { createNodeCore } from '../core/node-host.js';
 import { appVersion, packageRoot } from '../core/version.js';
 import { getPath } from '../core/settings/settings-service.js';
 import { defaultRendererDir, rendererBuilt, startWebHost } from '../server/web-host.js';
-import { EXIT_OK, EXIT_USER, createOutput, userError, type Output } from './output.js';
+import { EXIT_INTERNAL, EXIT_OK, EXIT_USER, createOutput, userError, type Output } from './output.js';
 import { downloadProgressPrinter } from './progress.js';
 import { readSecret } from './read-secret.js';
 
@@ -60,6 +60,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
         const rendererDir = defaultRendererDir(packageRoot());
         if (!rendererBuilt(rendererDir)) throw userError('The interface is not built.', 'Run `npm run build` first.');
         const host = await startWebHost({ core: serveCore, rendererDir, port });
+        void serveCore.startBackgroundWork().catch((error: unknown) => console.error('[imagebench serve] resuming cloud jobs failed:', error instanceof Error ? error.message : error));
         out().result({ url: host.url, port: host.port }, () => `ImageBench web mode is running.\nOpen: ${host.url}\nPress Ctrl+C to stop.`);
         await new Promise<void>((resolve) => {
           const stop = () =>
@@ -481,6 +482,106 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
     );
 
   program
+    .command('generate <prompt>')
+    .description('Render a cloud final: shows the price, asks above your threshold, reserves the budget, waits for the image')
+    .requiredOption('--provider <id>', 'provider id (see `imagebench providers`)')
+    .requiredOption('--model <id>', 'model id (see `imagebench providers --models`)')
+    .option('--size <WxH>', 'image size, e.g. 1024x1024')
+    .option('--aspect <W:H>', 'aspect ratio, for models that take one')
+    .option('--n <count>', 'number of images', '1')
+    .option('--seed <n>', 'seed, where the model takes one (a seeded request can be served from the cache)')
+    .option('--quality <q>', 'quality tier, where the model has them')
+    .option('--negative <prompt>', 'negative prompt, where the model takes one')
+    .option('--init <imageId>', 'image-to-image from a stored image (e.g. the preview you liked)')
+    .option('--max-usd <usd>', 'for a model without a listed price: the most you agree to pay')
+    .option('--out <file.png>', 'also write the image(s) here')
+    .option('-y, --yes', 'do not ask before spending above the confirmation threshold')
+    .action(
+      action(
+        async (
+          prompt: string,
+          opts: { provider: string; model: string; size?: string; aspect?: string; n: string; seed?: string; quality?: string; negative?: string; init?: string; maxUsd?: string; out?: string; yes?: boolean },
+        ) => {
+          if (!opts.size && !opts.aspect) throw userError('Give --size WxH or --aspect W:H.');
+          const shape = { provider: opts.provider as never, model: opts.model, ...(opts.size ? parseSize(opts.size) : {}), aspectRatio: opts.aspect, n: Number(opts.n), quality: opts.quality };
+          const priced = await call('finals.estimate', { ...shape, prompt, img2img: Boolean(opts.init) });
+          const upper = priced.estimate.kind === 'exact' ? priced.estimate.usd : priced.estimate.kind === 'range' ? priced.estimate.maxUsd : null;
+          if (!out().json) process.stderr.write(`Estimate: ${priced.text}${priced.estimate.kind === 'unknown' ? ` (${priced.estimate.reason})` : ''}\n`);
+          if (upper === null && opts.maxUsd === undefined) {
+            throw userError('This model has no listed price, so nothing was sent.', 'Pass --max-usd <amount> to cap what you agree to pay.');
+          }
+          if (priced.needsConfirmation && upper !== null && !opts.yes) {
+            if (!process.stdin.isTTY) throw userError(`This final may cost up to ${formatUsd(upper)}, above your confirmation threshold; nothing was sent.`, 'Pass --yes to confirm.');
+            if (!(await confirm(`Spend up to ${formatUsd(upper)}? [y/N] `))) throw userError('Not confirmed; nothing was sent.');
+          }
+          const queued = await call('finals.submit', {
+            ...shape,
+            prompt,
+            negativePrompt: opts.negative,
+            seed: opts.seed === undefined ? undefined : Number(opts.seed),
+            initImageId: opts.init ? await resolveImageId(opts.init) : undefined,
+            confirmedAboveUsd: upper ?? undefined,
+            confirmUnknownPriceMaxUsd: upper === null && opts.maxUsd !== undefined ? parseUsd(opts.maxUsd) : undefined,
+          });
+          const job = queued.status === 'succeeded' || queued.status === 'failed' ? queued : await call('finals.wait', { id: queued.id });
+          const written: string[] = [];
+          if (opts.out && job.status === 'succeeded') {
+            for (const [i, imageId] of job.imageIds.entries()) {
+              const { dataUrl } = await call('images.get', { id: imageId as never });
+              const file = job.imageIds.length === 1 ? path.resolve(opts.out) : path.resolve(opts.out.replace(/(\.png)?$/i, `-${i + 1}.png`));
+              await fs.writeFile(file, Buffer.from(dataUrl.slice(dataUrl.indexOf(',') + 1), 'base64'));
+              written.push(file);
+            }
+          }
+          out().result({ ...job, written }, () => formatJob(job, written));
+          if (job.status !== 'succeeded') exitCode = job.error?.code === 'internal' ? EXIT_INTERNAL : EXIT_USER;
+        },
+      ),
+    );
+
+  const finalsCmd = program.command('finals').description('Cloud final jobs');
+  finalsCmd
+    .command('list')
+    .description('Recent jobs with status and cost')
+    .option('--limit <n>', 'how many', '20')
+    .action(
+      action(async (opts: { limit: string }) => {
+        const jobs = await call('finals.list', { limit: Number(opts.limit) });
+        out().result(jobs, () => (jobs.length === 0 ? 'No finals yet.' : jobs.map((j) => formatJob(j, []).split('\n')[0]).join('\n')));
+      }),
+    );
+  finalsCmd
+    .command('resume')
+    .description('Resume polling jobs a stopped app left accepted (the app and web mode do this at start)')
+    .action(
+      action(async () => {
+        await (await core()).startBackgroundWork();
+        const open = (await call('finals.list', { limit: 200 })).filter((j) => ['queued', 'reserving', 'accepted'].includes(j.status));
+        const done = await Promise.all(open.map((j) => call('finals.wait', { id: j.id })));
+        out().result(done, () => (done.length === 0 ? 'Nothing to resume.' : done.map((j) => formatJob(j, []).split('\n')[0]).join('\n')));
+      }),
+    );
+  finalsCmd
+    .command('cancel <id>')
+    .description('Cancel a job (at the provider too, where its API allows)')
+    .action(
+      action(async (id: string) => {
+        const job = await call('finals.cancel', { id });
+        out().result(job, () => formatJob(job, []));
+      }),
+    );
+  finalsCmd
+    .command('release <id>')
+    .description('Settle a job whose submission outcome is unknown, after checking the provider dashboard')
+    .option('--billed <usd>', 'what the provider dashboard shows it cost (omit if it never arrived)')
+    .action(
+      action(async (id: string, opts: { billed?: string }) => {
+        const job = await call('finals.releaseUnknown', { id, billedUsd: opts.billed === undefined ? undefined : parseUsd(opts.billed) });
+        out().result(job, () => formatJob(job, []));
+      }),
+    );
+
+  program
     .command('estimate [prompt]')
     .description('What a cloud final will cost, before anything is spent')
     .requiredOption('--provider <id>', 'provider id (see `imagebench providers`)')
@@ -571,6 +672,28 @@ function parseValue(raw: string): unknown {
 function formatKey(status: KeyStatus): string {
   if (!status.set) return `${status.provider.padEnd(11)} not set`;
   return `${status.provider.padEnd(11)} set (…${status.last4 ?? '????'}, from ${status.source})`;
+}
+
+function formatJob(j: CallOutput<'finals.get'>, written: string[]): string {
+  const cost = j.cacheSavedUsd !== null ? `$0 (cached, saved ${formatUsd(j.cacheSavedUsd)})` : j.actualUsd !== null ? `${formatUsd(j.actualUsd)} (${j.actualSource})` : `estimate ${j.estimateText}`;
+  const lines = [
+    `${j.id.slice(0, 8)}  ${j.status.padEnd(18)} ${j.provider}/${j.model}  ${cost}`,
+    j.message,
+    j.error ? `${j.error.message}${j.error.hint ? `\nhint: ${j.error.hint}` : ''}` : null,
+    ...j.imageIds.map((id) => `image ${id.slice(0, 16)}`),
+    ...written.map((f) => `wrote ${f}`),
+  ];
+  return lines.filter((l): l is string => Boolean(l)).join('\n');
+}
+
+async function confirm(question: string): Promise<boolean> {
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
 }
 
 function formatPreview(r: CallOutput<'preview.generate'>, written: string[]): string {

@@ -48,3 +48,49 @@ export const EstimateResultSchema = z.object({
   needsConfirmation: z.boolean(),
 });
 export type EstimateResult = z.infer<typeof EstimateResultSchema>;
+
+/** A cloud final as the user asked for it; the same fields the job stores (never a key). */
+export const FinalSubmitSchema = z
+  .object({
+    provider: ProviderIdSchema,
+    model: z.string().min(1),
+    prompt: z.string().min(1),
+    negativePrompt: z.string().optional(),
+    width: z.number().int().positive().optional(),
+    height: z.number().int().positive().optional(),
+    aspectRatio: z.string().regex(/^\d+:\d+$/).optional(),
+    n: z.number().int().min(1).max(16).default(1),
+    seed: z.number().int().nonnegative().optional(),
+    quality: z.string().optional(),
+    /** Image-to-image from a stored image (the preview being escalated). */
+    initImageId: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+    strength: z.number().min(0).max(1).optional(),
+    /** The upper bound the user saw and accepted, when it was over the confirmation threshold. */
+    confirmedAboveUsd: z.number().nonnegative().optional(),
+    /** For a model without a listed price: the most the user agrees to pay. */
+    confirmUnknownPriceMaxUsd: z.number().positive().optional(),
+    /** A request without a seed is served from the cache only when the user says any image will do. */
+    allowCachedRandomSeed: z.boolean().optional(),
+  })
+  .strict();
+export type FinalSubmit = z.input<typeof FinalSubmitSchema>;
+
+export const FinalJobViewSchema = z.object({
+  id: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  provider: ProviderIdSchema,
+  model: z.string(),
+  prompt: z.string(),
+  status: z.enum(['queued', 'reserving', 'submitting', 'accepted', 'succeeded', 'failed', 'cancelled', 'unknown-submission']),
+  estimateText: z.string(),
+  actualUsd: z.number().nullable(),
+  actualSource: z.string().nullable(),
+  cacheSavedUsd: z.number().nullable(),
+  imageIds: z.array(z.string()),
+  initImageId: z.string().nullable(),
+  /** "cached — saved $0.040", a rate-limit wait, what an unknown submission means. */
+  message: z.string().nullable(),
+  error: z.object({ code: z.string(), message: z.string(), hint: z.string().optional() }).nullable(),
+});
+export type FinalJobView = z.infer<typeof FinalJobViewSchema>;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ErrorPayloadSchema } from './errors.js';
-import { EstimateResultSchema, FinalModelSchema, FinalShapeSchema } from './finals.js';
+import { EstimateResultSchema, FinalJobViewSchema, FinalModelSchema, FinalShapeSchema, FinalSubmitSchema } from './finals.js';
 import { BudgetPeriodSchema, BudgetScopeSchema, BudgetSetSchema, BudgetStatusSchema, KpisSchema, SpendQuerySchema, SpendTotalSchema } from './spend.js';
 import { ExportFormatSchema, GalleryItemSchema, GenerationParametersSchema, ImageIdSchema } from './images.js';
 import { PreviewFailureSchema, PreviewInputSchema, PreviewProgressSchema, PreviewResultSchema, TokenCountSchema } from './preview.js';
@@ -118,6 +118,16 @@ export const calls = {
   'studio.connect': call(StudioConnectSchema, StudioStatusSchema, 'Join a studio: shared policy and ledger in its PostgreSQL database'),
   'studio.disconnect': call(Empty, StudioStatusSchema, 'Leave studio mode (the shared ledger is untouched)'),
   'studio.setPolicy': call(StudioPolicySetSchema, StudioPolicyViewSchema, "Change the studio's policy (caps, limits, allowed providers, offline rule)"),
+  'finals.submit': call(FinalSubmitSchema, FinalJobViewSchema, 'Queue a cloud final (priced, budget reserved, persisted before it is sent)'),
+  'finals.list': call(z.object({ limit: z.number().int().min(1).max(500).default(50) }).strict(), z.array(FinalJobViewSchema), 'Recent final jobs'),
+  'finals.get': call(z.object({ id: z.string().min(1) }).strict(), FinalJobViewSchema, 'One final job'),
+  'finals.wait': call(z.object({ id: z.string().min(1) }).strict(), FinalJobViewSchema, 'Wait until a final job ends'),
+  'finals.cancel': call(z.object({ id: z.string().min(1) }).strict(), FinalJobViewSchema, 'Cancel a final (at the provider too, where its API allows)'),
+  'finals.releaseUnknown': call(
+    z.object({ id: z.string().min(1), billedUsd: z.number().nonnegative().optional() }).strict(),
+    FinalJobViewSchema,
+    'Settle a final whose submission outcome is unknown, after checking the provider dashboard',
+  ),
   'models.list': call(Empty, z.array(ModelEntrySchema), 'Installed local models'),
   'models.import': call(
     z.object({ path: z.string().min(1), name: z.string().min(1).max(80).optional() }).strict(),
@@ -149,6 +159,7 @@ export const events = {
   'preview.progress': PreviewProgressSchema,
   'preview.result': PreviewResultSchema,
   'preview.error': PreviewFailureSchema,
+  'finals.job': FinalJobViewSchema,
 } as const;
 export type Events = typeof events;
 export type EventName = keyof Events;

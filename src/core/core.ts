@@ -16,6 +16,8 @@ import { LocalRunLog } from './local/run-log.js';
 import type { LocalEngine } from '../../native-models/src/engine.js';
 import { SpendService } from './spend/spend-service.js';
 import { StudioService } from './spend/studio-service.js';
+import { FinalsService } from './finals/finals-service.js';
+import { fromSubmit, toJobView } from './finals/job-view.js';
 import { ModelManager, type InspectModel } from './models/model-manager.js';
 import type { SecretStore } from './secrets/secret-store.js';
 import { SettingsService, type SettingsFile } from './settings/settings-service.js';
@@ -59,7 +61,10 @@ export interface Core {
   localRuns: LocalRunLog;
   previews: PreviewService;
   studio: StudioService;
+  finals: FinalsService;
   info(): AppInfo;
+  /** Long-running hosts (app, web mode) call this once: accepted cloud jobs resume polling. */
+  startBackgroundWork(): Promise<void>;
   /** Stop the inference worker, flush counters and close the database; hosts call it before exiting. */
   close(): Promise<void>;
   doctor(): Promise<DoctorReport>;
@@ -81,8 +86,20 @@ export function createCore(deps: CoreDeps): Core {
   // The run log reads the worker's busy share through `previews`, created just below.
   const localRuns: LocalRunLog = new LocalRunLog(db, (): number | null => previews.busyShare());
   const previews: PreviewService = new PreviewService({ engineFactory: deps.localEngine, models, images, runs: localRuns, settings, events });
-  const studio = new StudioService(settings, deps.secrets, db);
   const spend = new SpendService(db, cache, localRuns, () => settings.get().spend.timeZone);
+  const studio = new StudioService(settings, deps.secrets, db);
+  const finals = new FinalsService({
+    db,
+    ledger: spend.ledger,
+    cache,
+    images,
+    keys,
+    env: deps.env,
+    fetch: deps.fetch,
+    confirmAboveUsd: () => settings.get().finals.confirmAboveUsd,
+    gate: () => studio.gate(),
+    onEvent: ({ job }) => events.emit('finals.job', toJobView(job)),
+  });
 
   const info = (): AppInfo => ({
     name: 'ImageBench',
@@ -166,6 +183,15 @@ export function createCore(deps: CoreDeps): Core {
     'studio.connect': (input) => studio.connect(input),
     'studio.disconnect': () => studio.disconnect(),
     'studio.setPolicy': (input) => studio.setPolicy(input),
+    'finals.submit': async (input) => {
+      const { request, options } = fromSubmit(input, settings.get().spend.project);
+      return toJobView(finals.get(await finals.submit(request, options)));
+    },
+    'finals.list': async ({ limit }) => finals.list({ limit }).map(toJobView),
+    'finals.get': async ({ id }) => toJobView(finals.get(id)),
+    'finals.wait': async ({ id }) => toJobView(await finals.wait(id)),
+    'finals.cancel': async ({ id }) => toJobView(await finals.cancel(id)),
+    'finals.releaseUnknown': async ({ id, billedUsd }) => toJobView(finals.releaseUnknown(id, { billedUsd })),
     'models.list': async () => models.list(),
     'models.import': async ({ path, name }) => modelsChanged(await models.importFolder(path, name)),
     'models.download': async ({ url, sha256, name }) =>
@@ -173,11 +199,16 @@ export function createCore(deps: CoreDeps): Core {
     'models.remove': async ({ id, deleteFiles }) => modelsChanged(models.remove(id, deleteFiles)),
   };
 
+  const startBackgroundWork = async () => {
+    const report = await finals.resume();
+    if (report.unknown.length > 0) console.warn(`[finals] ${report.unknown.length} final(s) may or may not have reached the provider; see Finals.`);
+  };
   const close = async () => {
+    await finals.close();
     await previews.dispose();
     await studio.close();
     cache.close();
     db.close();
   };
-  return { dispatcher: new Dispatcher(handlers), events, settings, keys, models, db, images, cache, spend, localRuns, previews, studio, info, doctor, close };
+  return { dispatcher: new Dispatcher(handlers), events, settings, keys, models, db, images, cache, spend, localRuns, previews, studio, finals, info, doctor, close, startBackgroundWork };
 }

@@ -17,6 +17,7 @@ import { JobRunner, SHUTDOWN } from './job-runner.js';
 import type { FinalsEventKind } from './job-settlement.js';
 import { JobStore, OPEN_STATUSES, TERMINAL_STATUSES, type FinalJob } from './job-store.js';
 import { ProviderLimiter, type LimitOverride } from './rate-limiter.js';
+import type { SpendGate } from './spend-gate.js';
 
 export type { FinalJob, JobStatus } from './job-store.js';
 export type { FinalRequest, FinalRequestInput } from './final-request.js';
@@ -61,6 +62,8 @@ export interface FinalsServiceOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   now?: () => number;
   onEvent?: (event: FinalsEvent) => void;
+  /** Studio mode: the shared ledger a final must also reserve in; asked on every submit. */
+  gate?: () => Promise<SpendGate | null>;
 }
 
 /**
@@ -150,11 +153,25 @@ export class FinalsService {
     if (request.initImage && !this.o.images.get(request.initImage.imageId)) {
       throw new AppError('not_found', `The input image ${request.initImage.imageId.slice(0, 12)}… is not in the image store.`, { hint: 'Pick the preview again, or import the image first.' });
     }
+    // The studio's shared cap comes first: a refusal there spends nothing anywhere.
+    const gate = (await this.o.gate?.()) ?? null;
+    await gate?.reserve({
+      requestId: base.id,
+      provider: request.provider,
+      model: request.model,
+      project: request.project,
+      estimate,
+      images: request.n,
+      allowUnknownPrice: unknownPriceCapMicros !== null,
+      capMicros: unknownPriceCapMicros ?? undefined,
+    });
+    if (gate) this.mirrorTo(gate, base.id);
     // The row and its reservation are one commit: there is never a reservation without its job.
     let job: FinalJob;
     try {
       job = this.store.atomically('queue the final', () => this.runner.reserve(this.store.insert({ ...base, ledgerRequestId: base.id, unknownPriceCapMicros, status: 'queued' })));
     } catch (error) {
+      await gate?.release(base.id, `refused locally: ${error instanceof Error ? error.message : String(error)}`);
       // The ledger's own words (budget_exceeded with what is left and when it resets) reach the
       // caller, and the refused attempt stays on record.
       if (error instanceof AppError && error.code === 'budget_exceeded') {
@@ -262,6 +279,24 @@ export class FinalsService {
       });
     }
     return null;
+  }
+
+  /** Tells the studio ledger how this job ended; an unknown submission keeps its hold there too. */
+  private mirrorTo(gate: SpendGate, jobId: string): void {
+    const unsubscribe = this.on(({ kind, job }) => {
+      if (job.id !== jobId) return;
+      const finished =
+        kind === 'succeeded' && job.actual
+          ? gate.settle(jobId, job.actual)
+          : kind === 'failed' && job.actual
+            ? gate.failBilled(jobId, job.actual, job.error?.message ?? 'failed')
+            : kind === 'failed' || kind === 'cancelled'
+              ? gate.release(jobId, job.error?.message ?? kind)
+              : null;
+      if (finished === null) return;
+      unsubscribe();
+      finished.catch((error: unknown) => console.error(`[finals] the studio ledger did not record how ${jobId} ended:`, error instanceof Error ? error.message : error));
+    });
   }
 
   private emit(kind: FinalsEventKind, job: FinalJob): void {

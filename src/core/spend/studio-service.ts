@@ -5,6 +5,7 @@ import type { StudioPolicyView, StudioStatus } from '../../contract/studio.js';
 import type { SqliteDatabase } from '../db/sqlite.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import type { SettingsService } from '../settings/settings-service.js';
+import type { SpendGate } from '../finals/spend-gate.js';
 import { StudioLedger } from './studio-pg.js';
 import type { StudioPolicy, StudioPolicyInput } from './studio-policy.js';
 
@@ -47,6 +48,26 @@ export class StudioService {
       this.current = { key, ledger: new StudioLedger({ url: s.url, password, studioId: s.studioId, member: s.member, seat: s.seat || os.hostname(), local: this.local }) };
     }
     return this.current.ledger;
+  }
+
+  /** The studio's shared ledger as a gate every final must also pass; null outside studio mode. */
+  async gate(): Promise<SpendGate | null> {
+    const ledger = await this.ledger();
+    if (!ledger) return null;
+    return {
+      reserve: async (request) => {
+        await ledger.reserve({ ...request, member: this.settings.get().studio.member });
+      },
+      settle: async (id, actual) => {
+        await ledger.settle(id, actual);
+      },
+      failBilled: async (id, actual, reason) => {
+        await ledger.failBilled(id, actual, reason);
+      },
+      release: async (id, reason) => {
+        await ledger.release(id, reason);
+      },
+    };
   }
 
   async connect(input: StudioConnectInput): Promise<StudioStatus> {

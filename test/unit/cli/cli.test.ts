@@ -161,4 +161,51 @@ describe('imagebench CLI', () => {
     expect(tooBig.code).toBe(1);
     expect(tooBig.stderr).toContain('multiples of 8');
   });
+
+  it.skipIf(!keychain.store)('generates a cloud final: price first, confirmation, one submission, cache on repeat, ledger and spend', async () => {
+    const key = 'sk-cli-generate-KEY-4242';
+    const fake = await startOpenAIFake(key);
+    try {
+      const gen = (args: string[], stdin?: string) => runCli(args, { ...env, IMAGEBENCH_OPENAI_BASE_URL: fake.url }, stdin);
+      expect((await gen(['keys', 'set', 'openai'], key)).code).toBe(0);
+      const args = ['generate', 'a red fox in snow', '--provider', 'openai', '--model', 'gpt-image-2', '--size', '1024x1024', '--quality', 'high', '--seed', '5'];
+
+      // High quality is above the default $0.10 threshold: without a terminal, nothing is sent.
+      const refused = await gen(args);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/^Estimate: (≤ )?\$0\.\d+/);
+      expect(refused.stderr).toContain('Pass --yes');
+      expect(fake.counts.submit).toBe(0);
+
+      const first = await gen([...args, '--yes', '--out', path.join(home.dir, 'fox.png')]);
+      expect(first.code).toBe(0);
+      expect(first.stdout).toMatch(/succeeded +openai\/gpt-image-2 +\$0\.\d+ \(provider-reported\)/);
+      expect(fs.readFileSync(path.join(home.dir, 'fox.png')).subarray(1, 4).toString('latin1')).toBe('PNG');
+      expect(fake.counts.submit).toBe(1);
+
+      const again = await gen([...args, '--yes', '--json']);
+      const job = JSON.parse(again.stdout);
+      expect(job).toMatchObject({ status: 'succeeded', actualUsd: null, message: expect.stringMatching(/^cached — saved \$0\.\d+/) });
+      expect(fake.counts.submit).toBe(1);
+
+      const spend = JSON.parse((await gen(['spend', '--by', 'provider', '--json'])).stdout) as Array<{ key: string; billedUsd: number; requests: number }>;
+      expect(spend.find((t) => t.key === 'openai')).toMatchObject({ requests: 1 });
+      expect(spend.find((t) => t.key === 'openai')!.billedUsd).toBeGreaterThan(0);
+      const list = await gen(['finals', 'list']);
+      expect(list.stdout.split('\n').filter((l) => l.includes('succeeded'))).toHaveLength(2);
+
+      // A hard budget below the price blocks before anything is sent.
+      await gen(['budget', 'set', '--period', 'month', '--hard', '0.01']);
+      const blocked = await gen(['generate', 'another fox', '--provider', 'openai', '--model', 'gpt-image-2', '--size', '1024x1024', '--quality', 'high', '--yes']);
+      expect(blocked.code).toBe(1);
+      expect(blocked.stderr).toMatch(/budget/i);
+      expect(fake.counts.submit).toBe(1);
+      await gen(['budget', 'remove', '--period', 'month']);
+
+      expect(filesContaining(home.dir, 'KEY-4242')).toEqual([]);
+      await gen(['keys', 'remove', 'openai']);
+    } finally {
+      await fake.close();
+    }
+  });
 });
