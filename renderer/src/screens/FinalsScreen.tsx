@@ -1,5 +1,7 @@
-import { useEffect } from 'react';
-import { EmptyState, Panel } from '../components/Panel.js';
+import { useEffect, useState } from 'react';
+import { formatUsd } from '../../../src/contract/index.js';
+import { FinalJobs } from '../components/FinalJobs.js';
+import { Panel } from '../components/Panel.js';
 import { defaultsFor, useFinals } from '../store/finals.js';
 import { useKeys } from '../store/keys.js';
 import { useNavigation } from '../store/navigation.js';
@@ -93,15 +95,67 @@ export function FinalsScreen() {
               Add your {provider?.displayName} key
             </button>
           ) : (
-            <button type="button" disabled title="Cloud jobs arrive with the job queue (issue #5)">
-              Generate final
-            </button>
+            <SpendButton disabled={!current || draft.prompt.trim() === ''} />
           )}
         </div>
+        {draft.fromImageId && <p className="muted small">Escalating the preview with seed {draft.seed ?? 'random'}; the final will appear beside it.</p>}
       </Panel>
       <Panel title="Finals">
-        <EmptyState title="Nothing escalated yet">Finals you generate appear here beside the preview they came from.</EmptyState>
+        <FinalJobs />
       </Panel>
     </div>
+  );
+}
+
+/** The one button that spends: it says the price, and asks first above the threshold or for an unknown price. */
+function SpendButton({ disabled }: { disabled: boolean }) {
+  const estimate = useFinals((s) => s.estimate);
+  const submitting = useFinals((s) => s.submitting);
+  const submitError = useFinals((s) => s.submitError);
+  const submit = useFinals((s) => s.submit);
+  const [confirming, setConfirming] = useState(false);
+  const [cap, setCap] = useState('');
+  const upper = estimate?.estimate.kind === 'exact' ? estimate.estimate.usd : estimate?.estimate.kind === 'range' ? estimate.estimate.maxUsd : null;
+
+  if (confirming && estimate) {
+    const unknown = upper === null;
+    const capUsd = Number(cap);
+    return (
+      <div className="confirm" role="alertdialog" aria-label="Confirm spend">
+        {unknown ? (
+          <label className="field">
+            <span>No listed price: the most you agree to pay ($)</span>
+            <input aria-label="Most I agree to pay" inputMode="decimal" value={cap} onChange={(e) => setCap(e.target.value)} />
+          </label>
+        ) : (
+          <span>Spend up to {formatUsd(upper)}?</span>
+        )}
+        <button type="button" onClick={() => setConfirming(false)}>
+          Back
+        </button>
+        <button
+          type="submit"
+          disabled={unknown && !(capUsd > 0)}
+          onClick={() => {
+            setConfirming(false);
+            void submit(unknown ? { unknownMaxUsd: capUsd } : { aboveUsd: upper });
+          }}
+        >
+          Confirm and generate
+        </button>
+      </div>
+    );
+  }
+  return (
+    <span className="button-row">
+      {submitError && <span className="error small">{submitError}</span>}
+      <button
+        type="submit"
+        disabled={disabled || submitting || !estimate}
+        onClick={() => (estimate?.needsConfirmation ? setConfirming(true) : void submit({ aboveUsd: upper ?? undefined }))}
+      >
+        {submitting ? 'Sending…' : `Generate final · ${estimate?.text ?? '…'}`}
+      </button>
+    </span>
   );
 }

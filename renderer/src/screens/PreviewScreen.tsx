@@ -183,7 +183,7 @@ function ResultPanel({ hasModel }: { hasModel: boolean }) {
           <button
             type="button"
             onClick={() => {
-              setFinalDraft({ prompt: draftPrompt });
+              setFinalDraft({ prompt: draftPrompt, fromImageId: result.images[0]?.imageId ?? null, seed: result.seed });
               go('finals');
             }}
           >

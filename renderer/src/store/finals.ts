@@ -1,10 +1,13 @@
 import { create } from 'zustand';
-import type { EstimateResult, FinalModel } from '../../../src/contract/index.js';
+import type { EstimateResult, FinalJobView, FinalModel } from '../../../src/contract/index.js';
 import { api } from '../bridge.js';
 import { describeError } from './errors.js';
 
 export interface FinalDraft {
   prompt: string;
+  /** The preview being escalated: its seed is carried over and it is shown beside the final. */
+  fromImageId: string | null;
+  seed: number | null;
   provider: string;
   model: string;
   size: string;
@@ -17,8 +20,16 @@ interface FinalsState {
   draft: FinalDraft;
   estimate: EstimateResult | null;
   estimateError: string | null;
+  jobs: FinalJobView[];
+  submitting: boolean;
+  submitError: string | null;
   loadModels(): Promise<void>;
+  loadJobs(): Promise<void>;
   setDraft(patch: Partial<FinalDraft>): void;
+  /** The preview each job was escalated from, for the side-by-side compare. */
+  previewFor: Record<string, string>;
+  submit(confirm: { aboveUsd?: number; unknownMaxUsd?: number }): Promise<void>;
+  cancel(id: string): Promise<void>;
 }
 
 let estimateSeq = 0;
@@ -48,9 +59,43 @@ export const useFinals = create<FinalsState>((set, get) => {
   };
   return {
     models: [],
-    draft: { prompt: '', provider: '', model: '', size: '1024x1024', n: 1, quality: '' },
+    draft: { prompt: '', fromImageId: null, seed: null, provider: '', model: '', size: '1024x1024', n: 1, quality: '' },
     estimate: null,
     estimateError: null,
+    jobs: [],
+    submitting: false,
+    submitError: null,
+    async loadJobs() {
+      set({ jobs: await api.call('finals.list', { limit: 50 }) });
+    },
+    previewFor: {},
+    async submit(confirm) {
+      const { draft } = get();
+      const [w, h] = draft.size.split(/[x:]/).map(Number);
+      set({ submitting: true, submitError: null });
+      try {
+        const job = await api.call('finals.submit', {
+          provider: draft.provider as FinalModel['provider'],
+          model: draft.model,
+          prompt: draft.prompt,
+          n: draft.n,
+          quality: draft.quality || undefined,
+          seed: draft.seed ?? undefined,
+          ...(draft.size.includes(':') ? { aspectRatio: draft.size } : { width: w, height: h }),
+          confirmedAboveUsd: confirm.aboveUsd,
+          confirmUnknownPriceMaxUsd: confirm.unknownMaxUsd,
+        });
+        if (draft.fromImageId) set({ previewFor: { ...get().previewFor, [job.id]: draft.fromImageId } });
+        upsert(job);
+      } catch (error) {
+        set({ submitError: describeError(error) });
+      } finally {
+        set({ submitting: false });
+      }
+    },
+    async cancel(id) {
+      upsert(await api.call('finals.cancel', { id }));
+    },
     async loadModels() {
       const models = (await api.call('finals.models', {})).filter((m) => m.status !== 'retired');
       set({ models });
@@ -63,6 +108,13 @@ export const useFinals = create<FinalsState>((set, get) => {
     },
   };
 });
+
+function upsert(job: FinalJobView): void {
+  const jobs = useFinals.getState().jobs.filter((j) => j.id !== job.id);
+  useFinals.setState({ jobs: [job, ...jobs].sort((a, b) => b.createdAt.localeCompare(a.createdAt)) });
+}
+
+api.subscribe('finals.job', upsert);
 
 /** Picking a model resets size and quality to ones that model accepts. */
 export function defaultsFor(model: FinalModel): Partial<FinalDraft> {
