@@ -239,6 +239,13 @@ export function transportError(dialect: Dialect, ctx: ProviderContext, error: un
     });
   }
   const reason = redactKey(describeTransport(error), ctx.apiKey);
+  if (neverConnected(error)) {
+    // The connection was never made, so nothing reached the provider: nothing can have been billed.
+    return new ProviderError(dialect.provider, 'network', `Could not reach ${dialect.displayName}: ${reason}`, {
+      retryable: true,
+      hint: 'Nothing was sent. Check the network connection (or the provider base URL), then try again.',
+    });
+  }
   const hint = idempotent
     ? 'Check the network connection; ImageBench retries reads automatically.'
     : `The connection broke after the request was sent, so ${dialect.displayName} may have accepted and billed it. ` +
@@ -247,6 +254,14 @@ export function transportError(dialect: Dialect, ctx: ProviderContext, error: un
     retryable: idempotent,
     hint,
   });
+}
+
+const CONNECT_PHASE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+
+function neverConnected(error: unknown): boolean {
+  const cause = error instanceof Error ? error.cause : undefined;
+  const code = cause instanceof Error && 'code' in cause ? String(cause.code) : '';
+  return CONNECT_PHASE_CODES.has(code);
 }
 
 function describeTransport(error: unknown): string {

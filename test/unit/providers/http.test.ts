@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../../src/contract/errors.js';
-import { assertKeySafeUrl, classifyResponse, describeDetail, parseRetryAfterMs, type Dialect } from '../../../src/providers/http.js';
+import { assertKeySafeUrl, classifyResponse, describeDetail, parseRetryAfterMs, transportError, type Dialect } from '../../../src/providers/http.js';
 import { ProviderError } from '../../../src/providers/provider-error.js';
 import { backoffDelayMs, retryOnlyRateLimits, withRetry } from '../../../src/providers/retry.js';
 
@@ -149,5 +149,19 @@ describe('assertKeySafeUrl', () => {
     expect(assertKeySafeUrl(dialect, 'http://127.0.0.1:9000/v1', 'http://127.0.0.1:9000/v1/x')).toBe('http://127.0.0.1:9000/v1/x');
     expect(() => assertKeySafeUrl(dialect, 'https://api.bfl.ai', 'https://bfl.ai.evil.example/x')).toThrow(/key is not sent there/);
     expect(() => assertKeySafeUrl(dialect, 'https://api.bfl.ai', 'http://api.eu.bfl.ai/x')).toThrow(ProviderError);
+  });
+});
+
+describe('a connection that was never made', () => {
+  it('says nothing was sent and may be retried, even for a submit', () => {
+    const refused = Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' }) });
+    const dialect = { provider: 'openai', displayName: 'OpenAI' } as Dialect;
+    const error = transportError(dialect, { baseUrl: 'http://127.0.0.1:9', fetch }, refused, false);
+    expect(error.retryable).toBe(true);
+    expect(error.hint).toContain('Nothing was sent');
+    const dropped = Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }) });
+    const after = transportError(dialect, { baseUrl: 'http://127.0.0.1:9', fetch }, dropped, false);
+    expect(after.retryable).toBe(false);
+    expect(after.hint).toContain('may have accepted and billed it');
   });
 });
