@@ -21,23 +21,31 @@ export const FinalModelSchema = z.object({
 });
 export type FinalModel = z.infer<typeof FinalModelSchema>;
 
-/** The shape of a final request, enough to price it; the same fields the generate call takes. */
-export const FinalShapeSchema = z
-  .object({
-    provider: ProviderIdSchema,
-    model: z.string().min(1),
-    prompt: z.string().default(''),
-    width: z.number().int().positive().optional(),
-    height: z.number().int().positive().optional(),
-    aspectRatio: z.string().regex(/^\d+:\d+$/).optional(),
-    n: z.number().int().min(1).max(16).default(1),
-    quality: z.string().optional(),
-    img2img: z.boolean().default(false),
-  })
+/** The fields every cloud final has: what it is, where it goes, how big and how many. */
+export const FinalFieldsSchema = z.object({
+  provider: ProviderIdSchema,
+  model: z.string().min(1),
+  prompt: z.string().min(1),
+  negativePrompt: z.string().optional(),
+  width: z.number().int().positive().optional(),
+  height: z.number().int().positive().optional(),
+  aspectRatio: z.string().regex(/^\d+:\d+$/).optional(),
+  n: z.number().int().min(1).max(16).default(1),
+  seed: z.number().int().nonnegative().optional(),
+  quality: z.string().optional(),
+});
+
+/** Every final needs a size: exact pixels, or a ratio for models that take one. */
+export function hasSize(r: { width?: number | undefined; height?: number | undefined; aspectRatio?: string | undefined }): boolean {
+  return (r.width !== undefined && r.height !== undefined) || r.aspectRatio !== undefined;
+}
+export const SIZE_REQUIRED = { message: 'give width and height, or an aspect ratio' };
+
+/** The shape of a final request, enough to price it (the prompt may still be empty while typing). */
+export const FinalShapeSchema = FinalFieldsSchema.pick({ provider: true, model: true, width: true, height: true, aspectRatio: true, n: true, quality: true })
+  .extend({ prompt: z.string().default(''), img2img: z.boolean().default(false) })
   .strict()
-  .refine((r) => (r.width !== undefined && r.height !== undefined) || r.aspectRatio !== undefined, {
-    message: 'give width and height, or an aspect ratio',
-  });
+  .refine(hasSize, SIZE_REQUIRED);
 export type FinalShape = z.infer<typeof FinalShapeSchema>;
 
 export const EstimateResultSchema = z.object({
@@ -49,30 +57,20 @@ export const EstimateResultSchema = z.object({
 });
 export type EstimateResult = z.infer<typeof EstimateResultSchema>;
 
-/** A cloud final as the user asked for it; the same fields the job stores (never a key). */
-export const FinalSubmitSchema = z
-  .object({
-    provider: ProviderIdSchema,
-    model: z.string().min(1),
-    prompt: z.string().min(1),
-    negativePrompt: z.string().optional(),
-    width: z.number().int().positive().optional(),
-    height: z.number().int().positive().optional(),
-    aspectRatio: z.string().regex(/^\d+:\d+$/).optional(),
-    n: z.number().int().min(1).max(16).default(1),
-    seed: z.number().int().nonnegative().optional(),
-    quality: z.string().optional(),
-    /** Image-to-image from a stored image (the preview being escalated). */
-    initImageId: z.string().regex(/^[0-9a-f]{64}$/).optional(),
-    strength: z.number().min(0).max(1).optional(),
-    /** The upper bound the user saw and accepted, when it was over the confirmation threshold. */
-    confirmedAboveUsd: z.number().nonnegative().optional(),
-    /** For a model without a listed price: the most the user agrees to pay. */
-    confirmUnknownPriceMaxUsd: z.number().positive().optional(),
-    /** A request without a seed is served from the cache only when the user says any image will do. */
-    allowCachedRandomSeed: z.boolean().optional(),
-  })
-  .strict();
+/** A cloud final as the user asks for it, with the confirmations it needed (never a key). */
+export const FinalSubmitSchema = FinalFieldsSchema.extend({
+  /** Image-to-image from a stored image (the preview being escalated). */
+  initImageId: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  strength: z.number().min(0).max(1).optional(),
+  /** The upper bound the user saw and accepted, when it was over the confirmation threshold. */
+  confirmedAboveUsd: z.number().nonnegative().optional(),
+  /** For a model without a listed price: the most the user agrees to pay. */
+  confirmUnknownPriceMaxUsd: z.number().positive().optional(),
+  /** A request without a seed is served from the cache only when the user says any image will do. */
+  allowCachedRandomSeed: z.boolean().optional(),
+})
+  .strict()
+  .refine(hasSize, SIZE_REQUIRED);
 export type FinalSubmit = z.input<typeof FinalSubmitSchema>;
 
 export const FinalJobViewSchema = z.object({

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../../contract/errors.js';
-import { ProviderIdSchema } from '../../contract/providers.js';
+import { FinalFieldsSchema, hasSize, SIZE_REQUIRED } from '../../contract/finals.js';
 import type { GenerateRequest } from '../../providers/types.js';
 import type { CacheableRequest, JsonValue } from '../cache/canonical-request.js';
 import type { GenerationParameters } from '../images/generation-parameters.js';
@@ -27,32 +27,19 @@ function credentialPath(value: JsonValue | undefined, path = ''): string | null 
  * before anything is sent and read back after a crash. It never holds a key, and an init image is
  * named by its image-store id (its sha256) instead of carried inline.
  */
-export const FinalRequestSchema = z
-  .object({
-    provider: ProviderIdSchema,
-    model: z.string().min(1),
-    prompt: z.string().min(1),
-    negativePrompt: z.string().optional(),
-    width: z.number().int().positive().optional(),
-    height: z.number().int().positive().optional(),
-    aspectRatio: z.string().regex(/^\d+:\d+$/).optional(),
-    n: z.number().int().min(1).max(16).default(1),
-    seed: z.number().int().nonnegative().optional(),
-    quality: z.string().optional(),
-    initImage: z.object({ imageId: z.string().regex(/^[0-9a-f]{64}$/), strength: z.number().min(0).max(1).optional() }).strict().optional(),
-    providerOptions: z
-      .record(z.string(), JsonValueSchema)
-      .optional()
-      .refine((options) => credentialPath(options) === null, {
-        message: 'provider options must not carry a key or other credential; keys are read from the keychain for each request',
-      }),
-    /** Budgets can be per project. */
-    project: z.string().min(1).optional(),
-  })
+export const FinalRequestSchema = FinalFieldsSchema.extend({
+  initImage: z.object({ imageId: z.string().regex(/^[0-9a-f]{64}$/), strength: z.number().min(0).max(1).optional() }).strict().optional(),
+  providerOptions: z
+    .record(z.string(), JsonValueSchema)
+    .optional()
+    .refine((options) => credentialPath(options) === null, {
+      message: 'provider options must not carry a key or other credential; keys are read from the keychain for each request',
+    }),
+  /** Budgets can be per project. */
+  project: z.string().min(1).optional(),
+})
   .strict()
-  .refine((r) => (r.width !== undefined && r.height !== undefined) || r.aspectRatio !== undefined, {
-    message: 'give width and height, or an aspectRatio',
-  });
+  .refine(hasSize, SIZE_REQUIRED);
 export type FinalRequest = z.infer<typeof FinalRequestSchema>;
 export type FinalRequestInput = z.input<typeof FinalRequestSchema>;
 
