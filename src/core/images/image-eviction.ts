@@ -1,7 +1,7 @@
 import type { SqliteDatabase } from '../db/sqlite.js';
 
-/** Why an image could not be evicted: a paid final the ledger points to, a cache answer, or a pin. */
-export type KeepReason = 'ledger' | 'cache' | 'pinned';
+/** Why an image could not be evicted: a paid final the ledger points to, a cache answer, a near match the semantic cache offers, or a pin. */
+export type KeepReason = 'ledger' | 'cache' | 'semantic-cache' | 'pinned';
 
 export interface EvictionReport {
   capBytes: number;
@@ -23,12 +23,14 @@ interface CandidateRow {
   last_used_at: number;
   in_ledger: number;
   in_cache: number;
+  in_semantic_cache: number;
   pinned: number;
 }
 
 const REFERENCES = `
   EXISTS (SELECT 1 FROM ledger_images WHERE image_id = images.id) AS in_ledger,
   EXISTS (SELECT 1 FROM cache_entry_images WHERE image_id = images.id) AS in_cache,
+  EXISTS (SELECT 1 FROM semantic_cache_images WHERE image_id = images.id) AS in_semantic_cache,
   EXISTS (SELECT 1 FROM gallery_pins WHERE image_id = images.id) AS pinned`;
 
 const PAGE = 256;
@@ -57,6 +59,7 @@ export async function evictToCap(
     `DELETE FROM images WHERE id = @id
        AND NOT EXISTS (SELECT 1 FROM ledger_images WHERE image_id = @id)
        AND NOT EXISTS (SELECT 1 FROM cache_entry_images WHERE image_id = @id)
+       AND NOT EXISTS (SELECT 1 FROM semantic_cache_images WHERE image_id = @id)
        AND NOT EXISTS (SELECT 1 FROM gallery_pins WHERE image_id = @id)`,
   );
   const recheck = db.prepare(`SELECT id, mime, bytes, last_used_at, ${REFERENCES} FROM images WHERE id = ?`);
@@ -88,6 +91,7 @@ function reasonsOf(row: CandidateRow): KeepReason[] {
   const reasons: KeepReason[] = [];
   if (row.in_ledger) reasons.push('ledger');
   if (row.in_cache) reasons.push('cache');
+  if (row.in_semantic_cache) reasons.push('semantic-cache');
   if (row.pinned) reasons.push('pinned');
   return reasons;
 }
@@ -100,6 +104,7 @@ function describe(kept: EvictionReport['kept'], overCapBytes: number, capBytes: 
   const why = [
     count('ledger') ? `${count('ledger')} paid for (the spend ledger points to them)` : '',
     count('cache') ? `${count('cache')} answering cached requests` : '',
+    count('semantic-cache') ? `${count('semantic-cache')} offered as near matches (the semantic cache points to them)` : '',
     count('pinned') ? `${count('pinned')} pinned in the gallery` : '',
   ].filter(Boolean);
   const keptText = kept.length ? `Kept ${kept.length} image${kept.length === 1 ? '' : 's'} (${mb(kept.reduce((s, k) => s + k.bytes, 0))}) that would have been evicted: ${why.join(', ')}.` : '';
