@@ -92,3 +92,23 @@ export const FinalJobViewSchema = z.object({
   error: z.object({ code: z.string(), message: z.string(), hint: z.string().optional() }).nullable(),
 });
 export type FinalJobView = z.infer<typeof FinalJobViewSchema>;
+
+export const NearMatchSchema = z.object({
+  id: z.string(),
+  similarity: z.number(),
+  prompt: z.string(),
+  provider: z.string(),
+  model: z.string(),
+  size: z.string().nullable(),
+  imageIds: z.array(z.string()),
+  savedUsd: z.number(),
+  /** "a 0.97 match from Tuesday, $0.040 saved if you use it". */
+  message: z.string(),
+});
+
+export const NearMatchesSchema = z.object({
+  /** False when no local model is installed to embed prompts with; `reason` says so. */
+  available: z.boolean(),
+  reason: z.string().nullable(),
+  matches: z.array(NearMatchSchema),
+});

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ErrorPayloadSchema } from './errors.js';
-import { EstimateResultSchema, FinalJobViewSchema, FinalModelSchema, FinalShapeSchema, FinalSubmitSchema } from './finals.js';
+import { EstimateResultSchema, FinalJobViewSchema, FinalModelSchema, FinalShapeSchema, FinalSubmitSchema, NearMatchesSchema } from './finals.js';
 import { BudgetPeriodSchema, BudgetScopeSchema, BudgetSetSchema, BudgetStatusSchema, KpisSchema, SpendQuerySchema, SpendTotalSchema } from './spend.js';
 import { ExportFormatSchema, GalleryItemSchema, GenerationParametersSchema, ImageIdSchema } from './images.js';
 import { PreviewFailureSchema, PreviewInputSchema, PreviewProgressSchema, PreviewResultSchema, TokenCountSchema } from './preview.js';
@@ -119,6 +119,13 @@ export const calls = {
   'studio.disconnect': call(Empty, StudioStatusSchema, 'Leave studio mode (the shared ledger is untouched)'),
   'studio.setPolicy': call(StudioPolicySetSchema, StudioPolicyViewSchema, "Change the studio's policy (caps, limits, allowed providers, offline rule)"),
   'finals.submit': call(FinalSubmitSchema, FinalJobViewSchema, 'Queue a cloud final (priced, budget reserved, persisted before it is sent)'),
+  'finals.nearMatches': call(
+    z.object({ prompt: z.string().min(1), provider: ProviderIdSchema.optional(), model: z.string().optional(), size: z.string().optional() }).strict(),
+    NearMatchesSchema,
+    'Earlier paid finals whose prompts mean nearly the same: offered, never used without asking',
+  ),
+  'finals.useNearMatch': call(z.object({ id: z.string().min(1) }).strict(), z.object({ imageIds: z.array(z.string()), message: z.string() }), 'Use an offered near match instead of paying again'),
+  'finals.declineNearMatch': call(z.object({ id: z.string().min(1) }).strict(), z.object({ declined: z.literal(true) }), 'Turn down an offered near match'),
   'finals.list': call(z.object({ limit: z.number().int().min(1).max(500).default(50) }).strict(), z.array(FinalJobViewSchema), 'Recent final jobs'),
   'finals.get': call(z.object({ id: z.string().min(1) }).strict(), FinalJobViewSchema, 'One final job'),
   'finals.wait': call(z.object({ id: z.string().min(1) }).strict(), FinalJobViewSchema, 'Wait until a final job ends'),

@@ -53,6 +53,8 @@ export const KpisSchema = z.object({
   perImageCostUsd: z.object({ cloud: z.number().nullable(), local: z.literal(0), cloudImages: z.number().int() }),
   p95LatencyMs: z.object({ cloud: z.array(LatencySchema), local: LatencySchema.nullable() }),
   cacheHitRate: z.object({ hitRate: z.number().nullable(), hits: z.number().int(), misses: z.number().int(), savedUsd: z.number() }),
+  /** Near matches offered by the semantic cache: accepted offers are hits, declined ones misses. */
+  semanticHitRate: z.object({ hitRate: z.number().nullable(), hits: z.number().int(), misses: z.number().int(), savedUsd: z.number() }),
   /** Share of wall time the local inference worker was busy since it started. */
   localGpuUtilisation: z.number().min(0).max(1).nullable(),
   /** Mean of actual ÷ estimate over settled finals (1 = estimates were right). */

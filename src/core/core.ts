@@ -8,6 +8,8 @@ import { Dispatcher, type Handlers } from './dispatcher.js';
 import { runDoctor, type DoctorDeps } from './doctor.js';
 import { EventBus } from './events.js';
 import { ExactCache } from './cache/exact-cache.js';
+import { NearMatches } from './cache/near-matches.js';
+import { SemanticCache } from './cache/semantic-cache.js';
 import { openDatabase, type SqliteDatabase } from './db/sqlite.js';
 import { ImageStore } from './images/image-store.js';
 import { KeyService } from './keys.js';
@@ -98,7 +100,24 @@ export function createCore(deps: CoreDeps): Core {
     fetch: deps.fetch,
     confirmAboveUsd: () => settings.get().finals.confirmAboveUsd,
     gate: () => studio.gate(),
-    onEvent: ({ job }) => events.emit('finals.job', toJobView(job)),
+    onEvent: ({ kind, job }) => {
+      events.emit('finals.job', toJobView(job));
+      // A paid final is remembered by meaning, so a reworded prompt can be offered it later.
+      if (kind === 'succeeded' && job.actual && job.cacheSavedMicros === null) {
+        nearMatches.remember(job).catch((error: unknown) => console.error('[finals] could not remember the final for near matches:', error instanceof Error ? error.message : error));
+      }
+    },
+  });
+  const nearMatches = new NearMatches({
+    cache: new SemanticCache(db),
+    embedText: (modelDir, text) => previews.embed(modelDir, text),
+    embeddingModel: () => {
+      const chosen = settings.get().preview.modelId;
+      const installed = models.list();
+      return installed.find((m) => m.id === chosen) ?? (installed.length === 1 ? (installed[0] ?? null) : null);
+    },
+    threshold: () => settings.get().cache.semanticThreshold,
+    timeZone: () => spend.timeZone,
   });
 
   const info = (): AppInfo => ({
@@ -145,7 +164,7 @@ export function createCore(deps: CoreDeps): Core {
       return { estimate, text: formatEstimate(estimate), needsConfirmation: upper === null || upper > settings.get().finals.confirmAboveUsd };
     },
     'spend.totals': async ({ by, since }) => spend.totals(by, since),
-    'spend.kpis': async () => spend.kpis(),
+    'spend.kpis': async () => spend.kpis(nearMatches.stats()),
     'spend.csv': async ({ since }) => ({ csv: spend.csv(since) }),
     'budgets.list': async () => spend.budgets(),
     'budgets.set': async (input) => spend.setBudget(input),
@@ -187,6 +206,9 @@ export function createCore(deps: CoreDeps): Core {
       const { request, options } = fromSubmit(input, settings.get().spend.project);
       return toJobView(finals.get(await finals.submit(request, options)));
     },
+    'finals.nearMatches': (query) => nearMatches.find(query),
+    'finals.useNearMatch': async ({ id }) => nearMatches.accept(id),
+    'finals.declineNearMatch': async ({ id }) => nearMatches.decline(id),
     'finals.list': async ({ limit }) => finals.list({ limit }).map(toJobView),
     'finals.get': async ({ id }) => toJobView(finals.get(id)),
     'finals.wait': async ({ id }) => toJobView(await finals.wait(id)),

@@ -75,6 +75,19 @@ describe('escalating a preview to a cloud final', () => {
     expect(fake.counts.submit).toBe(1);
   });
 
+  it('offers a near match for a reworded prompt, and using it costs nothing', async () => {
+    await page.getByRole('textbox', { name: 'Prompt', exact: true }).fill('a red fox standing in the snow');
+    const offer = page.getByRole('region', { name: 'Near match' });
+    await offer.waitFor({ timeout: 30_000 });
+    // The tiny test encoders have random weights, so every prompt is "near"; this proves the wiring, not CLIP.
+    expect(await offer.textContent()).toMatch(/a [01]\.\d\d match from today, \$0\.\d+ saved if you use it/);
+    await offer.getByRole('button', { name: 'Use it' }).click();
+    await page.getByRole('status').filter({ hasText: /^used a [01]\.\d\d match — saved \$0\.\d+/ }).waitFor();
+    expect(fake.counts.submit).toBe(1);
+    await page.getByRole('button', { name: 'Spend', exact: true }).click();
+    await expect.poll(() => page.getByRole('listitem', { name: 'Cache hit rate' }).textContent()).toContain('near matches used 1 of 1');
+  });
+
   it('wrote the key nowhere', () => {
     expect(filesContaining(home.dir, 'ESCALATE-9z9z')).toEqual([]);
     expect(served.output()).not.toContain('ESCALATE-9z9z');

@@ -98,6 +98,7 @@ export function FinalsScreen() {
             <SpendButton disabled={!current || draft.prompt.trim() === ''} />
           )}
         </div>
+        <NearMatchOffer />
         {draft.fromImageId && <p className="muted small">Escalating the preview with seed {draft.seed ?? 'random'}; the final will appear beside it.</p>}
       </Panel>
       <Panel title="Finals">
@@ -157,5 +158,30 @@ function SpendButton({ disabled }: { disabled: boolean }) {
         {submitting ? 'Sending…' : `Generate final · ${estimate?.text ?? '…'}`}
       </button>
     </span>
+  );
+}
+
+/** Earlier paid finals whose prompts mean nearly the same: offered with what they would save, never used unasked. */
+function NearMatchOffer() {
+  const near = useFinals((s) => s.nearMatches);
+  const used = useFinals((s) => s.usedMatch);
+  const takeMatch = useFinals((s) => s.takeMatch);
+  const decline = useFinals((s) => s.declineMatches);
+  if (used) return <p className="offer-used small" role="status">{used.message}</p>;
+  const best = near?.matches[0];
+  if (!best) return null;
+  return (
+    <div className="offer" role="region" aria-label="Near match">
+      <span>
+        <strong>{best.message}</strong>
+        <span className="muted small"> — “{best.prompt}” on {best.provider}/{best.model}</span>
+      </span>
+      <button type="button" onClick={() => void takeMatch(best.id)}>
+        Use it
+      </button>
+      <button type="button" onClick={() => void decline()}>
+        No thanks
+      </button>
+    </div>
   );
 }

@@ -67,7 +67,7 @@ function KpiTiles({ kpis }: { kpis: Kpis }) {
       <Tile
         label="Cache hit rate"
         value={pct(kpis.cacheHitRate.hitRate)}
-        note={`${kpis.cacheHitRate.hits} hits · saved ${formatUsd(kpis.cacheHitRate.savedUsd)}`}
+        note={`exact ${kpis.cacheHitRate.hits} hits · saved ${formatUsd(kpis.cacheHitRate.savedUsd + kpis.semanticHitRate.savedUsd)} · near matches used ${kpis.semanticHitRate.hits} of ${kpis.semanticHitRate.hits + kpis.semanticHitRate.misses}`}
       />
       <Tile label="Local GPU utilisation" value={pct(kpis.localGpuUtilisation)} note="share of time the preview worker was busy" />
       <Tile

@@ -1,5 +1,9 @@
 import { create } from 'zustand';
 import type { EstimateResult, FinalJobView, FinalModel } from '../../../src/contract/index.js';
+import type { z } from 'zod';
+import type { NearMatchesSchema } from '../../../src/contract/finals.js';
+
+type NearMatches = z.infer<typeof NearMatchesSchema>;
 import { api } from '../bridge.js';
 import { describeError } from './errors.js';
 
@@ -21,6 +25,11 @@ interface FinalsState {
   estimate: EstimateResult | null;
   estimateError: string | null;
   jobs: FinalJobView[];
+  nearMatches: NearMatches | null;
+  /** A near match the user chose: its images, and what it saved. */
+  usedMatch: { imageIds: string[]; message: string } | null;
+  takeMatch(id: string): Promise<void>;
+  declineMatches(): Promise<void>;
   submitting: boolean;
   submitError: string | null;
   loadModels(): Promise<void>;
@@ -33,6 +42,22 @@ interface FinalsState {
 }
 
 let estimateSeq = 0;
+let nearSeq = 0;
+let nearTimer: ReturnType<typeof setTimeout> | null = null;
+
+/** Near matches cost an embedding each: asked for once typing pauses, newest answer wins. */
+function scheduleNearMatches(): void {
+  if (nearTimer) clearTimeout(nearTimer);
+  nearTimer = setTimeout(() => {
+    const { draft } = useFinals.getState();
+    if (draft.prompt.trim() === '') return useFinals.setState({ nearMatches: null });
+    const seq = ++nearSeq;
+    api
+      .call('finals.nearMatches', { prompt: draft.prompt, provider: (draft.provider || undefined) as FinalModel['provider'] | undefined, model: draft.model || undefined })
+      .then((nearMatches) => seq === nearSeq && useFinals.setState({ nearMatches, usedMatch: null }))
+      .catch(() => seq === nearSeq && useFinals.setState({ nearMatches: null }));
+  }, 400);
+}
 
 export const useFinals = create<FinalsState>((set, get) => {
   /** Re-price on every change; only the newest answer is kept, so fast typing never shows a stale price. */
@@ -63,6 +88,20 @@ export const useFinals = create<FinalsState>((set, get) => {
     estimate: null,
     estimateError: null,
     jobs: [],
+    nearMatches: null,
+    usedMatch: null,
+    async takeMatch(id) {
+      try {
+        set({ usedMatch: await api.call('finals.useNearMatch', { id }), nearMatches: null });
+      } catch (error) {
+        set({ submitError: describeError(error) });
+      }
+    },
+    async declineMatches() {
+      const first = get().nearMatches?.matches[0];
+      set({ nearMatches: null });
+      if (first) await api.call('finals.declineNearMatch', { id: first.id }).catch(() => undefined);
+    },
     submitting: false,
     submitError: null,
     async loadJobs() {
@@ -105,6 +144,7 @@ export const useFinals = create<FinalsState>((set, get) => {
     setDraft(patch) {
       set({ draft: { ...get().draft, ...patch } });
       void reestimate();
+      if (patch.prompt !== undefined || patch.model !== undefined) scheduleNearMatches();
     },
   };
 });

@@ -103,6 +103,11 @@ export class PreviewService {
     return { tokenCount: first.tokenCount, maxTokens: 75, truncated: first.truncated, cutWords: first.cutWords };
   }
 
+  /** The pooled text embedding of a prompt from a local model's text encoder (semantic cache). */
+  embed(modelDir: string, text: string): Promise<Float32Array> {
+    return this.getEngine().embedText(modelDir, text);
+  }
+
   /** Share of wall time the worker was busy, for the dashboard; null before it has started. */
   busyShare(): number | null {
     return this.engine ? this.engine.usage().busyShare : null;

@@ -21,7 +21,7 @@ export function p95(samples: readonly number[]): number | null {
  * The dashboard's numbers, computed from the ledger, the cache counters and the
  * local worker: nothing stored twice, everything derived from real rows.
  */
-export function computeKpis(db: SqliteDatabase, cache: ExactCache, local: LocalRunStats): Kpis {
+export function computeKpis(db: SqliteDatabase, cache: ExactCache, local: LocalRunStats, semantic: Kpis['semanticHitRate']): Kpis {
   // Everything billed (refused-but-billed attempts included) over the images it bought: what an image really costs.
   const billed = db
     .prepare(
@@ -55,6 +55,7 @@ export function computeKpis(db: SqliteDatabase, cache: ExactCache, local: LocalR
     perImageCostUsd: { cloud: perImageMicros === null ? null : microsToUsd(perImageMicros), local: 0, cloudImages: billed.images },
     p95LatencyMs: { cloud, local: localP95 === null ? null : { key: 'local', p95Ms: localP95, count: localMs.length } },
     cacheHitRate: { hitRate: stats.hitRate, hits: stats.hits, misses: stats.misses, savedUsd: microsToUsd(stats.savedMicros) },
+    semanticHitRate: semantic,
     localGpuUtilisation: local.utilisation(),
     estimateAccuracy: { meanRatio: accuracy.ratio, count: accuracy.n },
   };

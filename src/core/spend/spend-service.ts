@@ -57,8 +57,8 @@ export class SpendService {
     }));
   }
 
-  kpis(): Kpis {
-    return computeKpis(this.db, this.cache, this.localRuns);
+  kpis(semantic: Kpis['semanticHitRate']): Kpis {
+    return computeKpis(this.db, this.cache, this.localRuns, semantic);
   }
 
   csv(since?: string): string {
