@@ -222,7 +222,9 @@ export function createCore(deps: CoreDeps): Core {
   };
 
   const startBackgroundWork = async () => {
+    const warming = nearMatches.warm();
     const report = await finals.resume();
+    await warming;
     if (report.unknown.length > 0) console.warn(`[finals] ${report.unknown.length} final(s) may or may not have reached the provider; see Finals.`);
   };
   const close = async () => {

@@ -49,6 +49,12 @@ export class NearMatches {
     this.d.cache.store({ modelKey: modelKey(model), embedding, request: toCacheable(job.request), imageIds: job.imageIds, costMicros: Math.round(job.actual.usd * 1e6) });
   }
 
+  /** Loads the vector index in the background so the first offer does not wait seconds for it. */
+  async warm(): Promise<void> {
+    const model = this.d.embeddingModel();
+    if (model) await this.d.cache.warmIndex(modelKey(model));
+  }
+
   accept(id: string) {
     const accepted = this.d.cache.accept(id);
     return { imageIds: accepted.imageIds, message: accepted.message };
