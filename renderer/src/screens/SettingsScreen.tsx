@@ -3,6 +3,8 @@ import type { DoctorReport } from '../../../src/contract/index.js';
 import { api } from '../bridge.js';
 import { KeyRow } from '../components/KeyRow.js';
 import { ModelsPanel } from '../components/ModelsPanel.js';
+import { PreferencesPanel } from '../components/PreferencesPanel.js';
+import { StudioPanel } from '../components/StudioPanel.js';
 import { Panel } from '../components/Panel.js';
 import { describeError } from '../store/errors.js';
 import { useKeys } from '../store/keys.js';
@@ -13,6 +15,8 @@ export function SettingsScreen() {
     <div className="stack">
       <KeysPanel />
       <ModelsPanel />
+      <PreferencesPanel />
+      <StudioPanel />
       <AppearancePanel />
       <SystemPanel />
     </div>
