@@ -2,16 +2,7 @@
  * Euler Ancestral sampling (diffusers `EulerAncestralDiscreteScheduler`, the SDXL-Turbo scheduler):
  * an Euler step down to σ_down, then fresh noise of size σ_up. Timesteps and sigmas are Euler's.
  */
-import {
-  addNoiseAtSigma,
-  eulerImg2ImgSchedule,
-  eulerPredictOriginal,
-  eulerSchedule,
-  scaleBySigma,
-  trainSigmas,
-  type EulerConfig,
-  type EulerSchedule,
-} from './euler.js';
+import { eulerPredictOriginal, SigmaScheduler } from './euler.js';
 import {
   checkSameLength,
   checkStepIndex,
@@ -19,7 +10,6 @@ import {
   emptyLike,
   type Latent,
   type NoiseSource,
-  type Scheduler,
   type StepResult,
 } from './types.js';
 
@@ -37,40 +27,8 @@ export function ancestralSigmas(sigmaFrom: number, sigmaTo: number): AncestralSi
   return { sigmaUp, sigmaDown };
 }
 
-export class EulerAncestralDiscreteScheduler implements Scheduler {
+export class EulerAncestralDiscreteScheduler extends SigmaScheduler {
   readonly name = 'euler-ancestral' as const;
-  private readonly sigmaTable: Float64Array;
-  private schedule: EulerSchedule = { timesteps: [], sigmas: [], initNoiseSigma: 1 };
-
-  constructor(readonly config: EulerConfig) {
-    this.sigmaTable = trainSigmas(config);
-  }
-
-  get timesteps(): readonly number[] {
-    return this.schedule.timesteps;
-  }
-
-  get sigmas(): readonly number[] {
-    return this.schedule.sigmas;
-  }
-
-  get initNoiseSigma(): number {
-    return this.schedule.initNoiseSigma;
-  }
-
-  setTimesteps(numInferenceSteps: number, strength = 1): void {
-    this.schedule = eulerImg2ImgSchedule(eulerSchedule(this.config, numInferenceSteps, this.sigmaTable), numInferenceSteps, strength);
-  }
-
-  addNoise<T extends Latent>(original: T, noise: Latent, timestepIndex: number): T {
-    checkStepIndex(this.name, this.timesteps, timestepIndex);
-    return addNoiseAtSigma(original, noise, this.schedule.sigmas[timestepIndex]!);
-  }
-
-  scaleModelInput<T extends Latent>(sample: T, stepIndex: number): T {
-    checkStepIndex(this.name, this.timesteps, stepIndex);
-    return scaleBySigma(sample, this.schedule.sigmas[stepIndex]!);
-  }
 
   /** Draws noise on every step, the last included: σ_up = 0 there, but diffusers still draws, and
    *  the generator must advance as it does for the next image of a batch run to match. */

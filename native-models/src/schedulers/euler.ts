@@ -130,10 +130,14 @@ export function scaleBySigma<T extends Latent>(sample: T, sigma: number): T {
   return out;
 }
 
-export class EulerDiscreteScheduler implements Scheduler {
-  readonly name = 'euler' as const;
+/**
+ * What Euler and Euler Ancestral share: the same timesteps and sigmas, the same input scaling and
+ * the same image-to-image noising. Each subclass is only its own `step`.
+ */
+export abstract class SigmaScheduler implements Scheduler {
+  abstract readonly name: 'euler' | 'euler-ancestral';
   private readonly sigmaTable: Float64Array;
-  private schedule: EulerSchedule = { timesteps: [], sigmas: [], initNoiseSigma: 1 };
+  protected schedule: EulerSchedule = { timesteps: [], sigmas: [], initNoiseSigma: 1 };
 
   constructor(readonly config: EulerConfig) {
     this.sigmaTable = trainSigmas(config);
@@ -164,6 +168,12 @@ export class EulerDiscreteScheduler implements Scheduler {
     checkStepIndex(this.name, this.timesteps, stepIndex);
     return scaleBySigma(sample, this.schedule.sigmas[stepIndex]!);
   }
+
+  abstract step<T extends Latent>(modelOutput: Latent, stepIndex: number, sample: T, rng?: NoiseSource): StepResult<T>;
+}
+
+export class EulerDiscreteScheduler extends SigmaScheduler {
+  readonly name = 'euler' as const;
 
   step<T extends Latent>(modelOutput: Latent, stepIndex: number, sample: T, _rng?: NoiseSource): StepResult<T> {
     checkStepIndex(this.name, this.timesteps, stepIndex);
