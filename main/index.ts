@@ -36,7 +36,10 @@ async function openSecretStore(dataDir: string): Promise<SecretStore> {
   try {
     return await KeytarSecretStore.open();
   } catch (keytarError) {
-    if (safeStorage.isEncryptionAvailable()) {
+    // On Linux without a keyring safeStorage falls back to 'basic_text', a key baked into Chromium:
+    // that is plain text in disguise, so it counts as no encryption at all.
+    const weak = process.platform === 'linux' && safeStorage.getSelectedStorageBackend() === 'basic_text';
+    if (safeStorage.isEncryptionAvailable() && !weak) {
       return new EncryptedFileSecretStore(path.join(dataDir, 'keys.safe-storage.json'), {
         name: 'Electron safeStorage',
         encrypt: (plain) => safeStorage.encryptString(plain),
