@@ -88,6 +88,27 @@ describe('escalating a preview to a cloud final', () => {
     await expect.poll(() => page.getByRole('listitem', { name: 'Cache hit rate' }).textContent()).toContain('near matches used 1 of 1');
   });
 
+  it('keeps the preview\'s shape and can start the final from its pixels', async () => {
+    await page.getByRole('button', { name: 'Preview', exact: true }).click();
+    await page.getByLabel('Height').selectOption('384');
+    await page.getByRole('textbox', { name: 'Prompt', exact: true }).fill('a tall lighthouse');
+    await page.getByRole('button', { name: 'Render preview' }).click();
+    await expect.poll(() => page.getByTestId('preview-facts').textContent()).toContain('256×384');
+    await page.getByRole('button', { name: 'Escalate to cloud →' }).click();
+    await page.getByLabel('Model').selectOption('openai/gpt-image-2');
+    expect(await page.getByLabel('Size').inputValue()).toBe('1024x1536');
+    await page.getByLabel("Start from the preview's pixels (image-to-image)").check();
+    await page.getByLabel('Quality').selectOption('low');
+    const before = fake.counts.submit;
+    await page.getByRole('button', { name: /^Generate final · / }).click();
+    const job = page.locator('.job').filter({ hasText: 'a tall lighthouse' });
+    await expect.poll(() => job.locator('.job-status').textContent(), { timeout: 30_000 }).toBe('succeeded');
+    expect(await job.textContent()).toContain('a tall lighthouse');
+    await job.getByLabel('Compare').getByRole('img', { name: 'Preview' }).waitFor();
+    expect(fake.counts.submit).toBe(before + 1);
+    expect(fake.requests.at(-1)?.url.pathname).toBe('/v1/images/edits');
+  });
+
   it('wrote the key nowhere', () => {
     expect(filesContaining(home.dir, 'ESCALATE-9z9z')).toEqual([]);
     expect(served.output()).not.toContain('ESCALATE-9z9z');

@@ -43,7 +43,7 @@ export function FinalsScreen() {
               value={`${draft.provider}/${draft.model}`}
               onChange={(e) => {
                 const picked = models.find((m) => `${m.provider}/${m.model}` === e.target.value);
-                if (picked) setDraft(defaultsFor(picked));
+                if (picked) setDraft(defaultsFor(picked, draft.fromAspect));
               }}
             >
               {models.map((m) => (
@@ -98,6 +98,12 @@ export function FinalsScreen() {
             <SpendButton disabled={!current || draft.prompt.trim() === ''} />
           )}
         </div>
+        {draft.fromImageId && current?.img2img && (
+          <label className="check">
+            <input type="checkbox" checked={draft.img2img} onChange={(e) => setDraft({ img2img: e.target.checked })} />
+            Start from the preview's pixels (image-to-image)
+          </label>
+        )}
         <NearMatchOffer />
         {draft.fromImageId && <p className="muted small">Escalating the preview with seed {draft.seed ?? 'random'}; the final will appear beside it.</p>}
       </Panel>

@@ -108,6 +108,7 @@ function PromptFields({ live, options }: { live: boolean; options: RenderOptions
           )}
         </span>
         <textarea
+          aria-label="Prompt"
           rows={5}
           value={draft.prompt}
           placeholder="a lighthouse at dusk, volumetric light, 35mm"
@@ -183,7 +184,7 @@ function ResultPanel({ hasModel }: { hasModel: boolean }) {
           <button
             type="button"
             onClick={() => {
-              setFinalDraft({ prompt: draftPrompt, fromImageId: result.images[0]?.imageId ?? null, seed: result.seed });
+              setFinalDraft({ prompt: draftPrompt, fromImageId: result.images[0]?.imageId ?? null, seed: result.seed, fromAspect: result.width / result.height });
               go('finals');
             }}
           >

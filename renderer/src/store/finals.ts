@@ -12,6 +12,10 @@ export interface FinalDraft {
   /** The preview being escalated: its seed is carried over and it is shown beside the final. */
   fromImageId: string | null;
   seed: number | null;
+  /** Width ÷ height of the preview being escalated, so the final keeps its shape. */
+  fromAspect: number | null;
+  /** Start the final from the preview's pixels (image-to-image), where the model can. */
+  img2img: boolean;
   provider: string;
   model: string;
   size: string;
@@ -75,6 +79,7 @@ export const useFinals = create<FinalsState>((set, get) => {
         prompt: draft.prompt,
         n: draft.n,
         quality: draft.quality || undefined,
+        img2img: draft.img2img && draft.fromImageId !== null,
         ...shape,
       });
       if (seq === estimateSeq) set({ estimate, estimateError: null });
@@ -84,7 +89,7 @@ export const useFinals = create<FinalsState>((set, get) => {
   };
   return {
     models: [],
-    draft: { prompt: '', fromImageId: null, seed: null, provider: '', model: '', size: '1024x1024', n: 1, quality: '' },
+    draft: { prompt: '', fromImageId: null, seed: null, fromAspect: null, img2img: false, provider: '', model: '', size: '1024x1024', n: 1, quality: '' },
     estimate: null,
     estimateError: null,
     jobs: [],
@@ -120,6 +125,7 @@ export const useFinals = create<FinalsState>((set, get) => {
           n: draft.n,
           quality: draft.quality || undefined,
           seed: draft.seed ?? undefined,
+          initImageId: draft.img2img && draft.fromImageId ? draft.fromImageId : undefined,
           ...(draft.size.includes(':') ? { aspectRatio: draft.size } : { width: w, height: h }),
           confirmedAboveUsd: confirm.aboveUsd,
           confirmUnknownPriceMaxUsd: confirm.unknownMaxUsd,
@@ -138,11 +144,17 @@ export const useFinals = create<FinalsState>((set, get) => {
     async loadModels() {
       const models = (await api.call('finals.models', {})).filter((m) => m.status !== 'retired');
       set({ models });
-      if (!get().draft.model && models[0]) get().setDraft(defaultsFor(models[0]));
+      if (!get().draft.model && models[0]) get().setDraft(defaultsFor(models[0], get().draft.fromAspect));
       else void reestimate();
     },
     setDraft(patch) {
-      set({ draft: { ...get().draft, ...patch } });
+      const next = { ...get().draft, ...patch };
+      if (patch.fromAspect !== undefined && patch.size === undefined) {
+        // A new preview to escalate: keep its shape in the current model's sizes.
+        const model = get().models.find((m) => m.provider === next.provider && m.model === next.model);
+        if (model) next.size = closestShape(model.sizes ?? model.aspectRatios ?? [], patch.fromAspect) ?? next.size;
+      }
+      set({ draft: next });
       void reestimate();
       if (patch.prompt !== undefined || patch.model !== undefined) scheduleNearMatches();
     },
@@ -156,13 +168,31 @@ function upsert(job: FinalJobView): void {
 
 api.subscribe('finals.job', upsert);
 
-/** Picking a model resets size and quality to ones that model accepts. */
-export function defaultsFor(model: FinalModel): Partial<FinalDraft> {
+/** Picking a model resets size and quality to ones that model accepts, keeping the preview's shape where it can. */
+export function defaultsFor(model: FinalModel, aspect: number | null = null): Partial<FinalDraft> {
+  const shapes = model.sizes ?? model.aspectRatios ?? [];
   return {
     provider: model.provider,
     model: model.model,
-    size: model.sizes?.[0] ?? model.aspectRatios?.[0] ?? '1024x1024',
+    size: closestShape(shapes, aspect) ?? '1024x1024',
     quality: model.qualities?.[0] ?? '',
+    img2img: useFinals.getState().draft.img2img && model.img2img,
     n: 1,
   };
+}
+
+/** The size ("1024x1536") or ratio ("2:3") nearest to width ÷ height; the first one without a target. */
+export function closestShape(shapes: readonly string[], aspect: number | null): string | undefined {
+  if (aspect === null) return shapes[0];
+  const ratioOf = (shape: string) => {
+    const [a, b] = shape.split(/[x:]/).map(Number);
+    return a && b ? a / b : Number.NaN;
+  };
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const shape of shapes) {
+    const distance = Math.abs(Math.log(ratioOf(shape) / aspect));
+    if (distance < bestDistance) [best, bestDistance] = [shape, distance];
+  }
+  return best ?? shapes[0];
 }
