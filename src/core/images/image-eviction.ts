@@ -1,7 +1,7 @@
 import type { SqliteDatabase } from '../db/sqlite.js';
 
-/** Why an image could not be evicted: a paid final the ledger points to, a cache answer, a near match the semantic cache offers, or a pin. */
-export type KeepReason = 'ledger' | 'cache' | 'semantic-cache' | 'pinned';
+/** Why an image could not be evicted: a paid final the ledger points to, a cache answer, a near match the semantic cache offers, the input of a cloud final still running, or a pin. */
+export type KeepReason = 'ledger' | 'cache' | 'semantic-cache' | 'final-job' | 'pinned';
 
 export interface EvictionReport {
   capBytes: number;
@@ -24,13 +24,18 @@ interface CandidateRow {
   in_ledger: number;
   in_cache: number;
   in_semantic_cache: number;
+  in_open_final: number;
   pinned: number;
 }
+
+/** A final that may still read its init image (an unknown submission could be resumed by the user's check). */
+const OPEN_FINAL = `status IN ('queued', 'reserving', 'submitting', 'accepted', 'unknown-submission')`;
 
 const REFERENCES = `
   EXISTS (SELECT 1 FROM ledger_images WHERE image_id = images.id) AS in_ledger,
   EXISTS (SELECT 1 FROM cache_entry_images WHERE image_id = images.id) AS in_cache,
   EXISTS (SELECT 1 FROM semantic_cache_images WHERE image_id = images.id) AS in_semantic_cache,
+  EXISTS (SELECT 1 FROM final_jobs WHERE ${OPEN_FINAL} AND json_extract(request, '$.initImage.imageId') = images.id) AS in_open_final,
   EXISTS (SELECT 1 FROM gallery_pins WHERE image_id = images.id) AS pinned`;
 
 const PAGE = 256;
@@ -60,6 +65,7 @@ export async function evictToCap(
        AND NOT EXISTS (SELECT 1 FROM ledger_images WHERE image_id = @id)
        AND NOT EXISTS (SELECT 1 FROM cache_entry_images WHERE image_id = @id)
        AND NOT EXISTS (SELECT 1 FROM semantic_cache_images WHERE image_id = @id)
+       AND NOT EXISTS (SELECT 1 FROM final_jobs WHERE ${OPEN_FINAL} AND json_extract(request, '$.initImage.imageId') = @id)
        AND NOT EXISTS (SELECT 1 FROM gallery_pins WHERE image_id = @id)`,
   );
   const recheck = db.prepare(`SELECT id, mime, bytes, last_used_at, ${REFERENCES} FROM images WHERE id = ?`);
@@ -92,6 +98,7 @@ function reasonsOf(row: CandidateRow): KeepReason[] {
   if (row.in_ledger) reasons.push('ledger');
   if (row.in_cache) reasons.push('cache');
   if (row.in_semantic_cache) reasons.push('semantic-cache');
+  if (row.in_open_final) reasons.push('final-job');
   if (row.pinned) reasons.push('pinned');
   return reasons;
 }
@@ -105,6 +112,7 @@ function describe(kept: EvictionReport['kept'], overCapBytes: number, capBytes: 
     count('ledger') ? `${count('ledger')} paid for (the spend ledger points to them)` : '',
     count('cache') ? `${count('cache')} answering cached requests` : '',
     count('semantic-cache') ? `${count('semantic-cache')} offered as near matches (the semantic cache points to them)` : '',
+    count('final-job') ? `${count('final-job')} the input of a cloud final still running` : '',
     count('pinned') ? `${count('pinned')} pinned in the gallery` : '',
   ].filter(Boolean);
   const keptText = kept.length ? `Kept ${kept.length} image${kept.length === 1 ? '' : 's'} (${mb(kept.reduce((s, k) => s + k.bytes, 0))}) that would have been evicted: ${why.join(', ')}.` : '';

@@ -90,6 +90,21 @@ describe('LRU eviction under a size cap', () => {
     expect(second.kept).toEqual([{ id: a.id, bytes: a.bytes, reasons: ['ledger'] }]);
   });
 
+  it('keeps the input image of a cloud final that is still running, and lets it go once the final ends', async () => {
+    const [a, b] = (await fill()) as [StoredImage, StoredImage];
+    const store = new ImageStore({ dataDir: dir, db, maxBytes: 0, now: () => clock });
+    const request = JSON.stringify({ provider: 'openai', model: 'gpt-image-2', prompt: 'fox', n: 1, width: 1024, height: 1024, initImage: { imageId: a.id } });
+    db.prepare(
+      `INSERT INTO final_jobs (id, created_at, updated_at, provider, model, request, estimate, status) VALUES ('job-1', 1, 1, 'openai', 'gpt-image-2', ?, '{}', 'queued')`,
+    ).run(request);
+    const report = await store.evict();
+    expect(report.kept).toEqual([{ id: a.id, bytes: a.bytes, reasons: ['final-job'] }]);
+    expect(report.evicted.map((x) => x.id)).toContain(b.id);
+    expect(report.message).toContain('1 the input of a cloud final still running');
+    db.prepare(`UPDATE final_jobs SET status = 'cancelled' WHERE id = 'job-1'`).run();
+    expect((await store.evict()).evicted.map((x) => x.id)).toEqual([a.id]);
+  });
+
   it('evicts on put when the cap is passed, but never the image just stored', async () => {
     const store = new ImageStore({ dataDir: dir, db, maxBytes: 1, now: () => clock });
     const first = await store.put(images[0] as Buffer, { source: 'local-preview' });
