@@ -4,6 +4,7 @@ import path from 'node:path';
 import { AppError } from '../contract/errors.js';
 import { flattenSettings, formatUsd, type CallInput, type CallName, type CallOutput, type BudgetStatus, type StudioPolicyView, type StudioStatus, type DoctorReport, type EventPayload, type KeyStatus, type ModelEntry } from '../contract/index.js';
 import type { Core } from '../core/core.js';
+import { fromDataUrl } from '../core/images/data-url.js';
 import { createNodeCore } from '../core/node-host.js';
 import { appVersion, packageRoot } from '../core/version.js';
 import { getPath } from '../core/settings/settings-service.js';
@@ -278,14 +279,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
             initImageId: opts.init ? await resolveImageId(opts.init) : undefined,
             strength: num(opts.strength),
           });
-          const written: string[] = [];
-          if (opts.out) {
-            for (const [i, image] of result.images.entries()) {
-              const file = result.images.length === 1 ? path.resolve(opts.out) : path.resolve(opts.out.replace(/(\.png)?$/i, `-${i + 1}.png`));
-              await fs.writeFile(file, Buffer.from(image.dataUrl.slice(image.dataUrl.indexOf(',') + 1), 'base64'));
-              written.push(file);
-            }
-          }
+          const written = opts.out ? await writeImages(opts.out, result.images.map((image) => async () => image.dataUrl)) : [];
           const { images: _images, ...summary } = result;
           out().result({ ...summary, images: result.images.map((i) => ({ imageId: i.imageId })), written }, () => formatPreview(result, written));
         },
@@ -524,15 +518,10 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
             confirmUnknownPriceMaxUsd: upper === null && opts.maxUsd !== undefined ? parseUsd(opts.maxUsd) : undefined,
           });
           const job = queued.status === 'succeeded' || queued.status === 'failed' ? queued : await call('finals.wait', { id: queued.id });
-          const written: string[] = [];
-          if (opts.out && job.status === 'succeeded') {
-            for (const [i, imageId] of job.imageIds.entries()) {
-              const { dataUrl } = await call('images.get', { id: imageId as never });
-              const file = job.imageIds.length === 1 ? path.resolve(opts.out) : path.resolve(opts.out.replace(/(\.png)?$/i, `-${i + 1}.png`));
-              await fs.writeFile(file, Buffer.from(dataUrl.slice(dataUrl.indexOf(',') + 1), 'base64'));
-              written.push(file);
-            }
-          }
+          const written =
+            opts.out && job.status === 'succeeded'
+              ? await writeImages(opts.out, job.imageIds.map((id) => async () => (await call('images.get', { id: id as never })).dataUrl))
+              : [];
           out().result({ ...job, written }, () => formatJob(job, written));
           if (job.status !== 'succeeded') exitCode = job.error?.code === 'internal' ? EXIT_INTERNAL : EXIT_USER;
         },
@@ -672,6 +661,17 @@ function parseValue(raw: string): unknown {
 function formatKey(status: KeyStatus): string {
   if (!status.set) return `${status.provider.padEnd(11)} not set`;
   return `${status.provider.padEnd(11)} set (…${status.last4 ?? '????'}, from ${status.source})`;
+}
+
+/** `--out fox.png` writes fox.png for one image, fox-1.png, fox-2.png … for several. */
+async function writeImages(out: string, images: Array<() => Promise<string>>): Promise<string[]> {
+  const written: string[] = [];
+  for (const [i, dataUrl] of images.entries()) {
+    const file = path.resolve(images.length === 1 ? out : out.replace(/(\.png)?$/i, `-${i + 1}.png`));
+    await fs.writeFile(file, fromDataUrl(await dataUrl()));
+    written.push(file);
+  }
+  return written;
 }
 
 function formatJob(j: CallOutput<'finals.get'>, written: string[]): string {

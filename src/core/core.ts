@@ -11,6 +11,7 @@ import { ExactCache } from './cache/exact-cache.js';
 import { NearMatches } from './cache/near-matches.js';
 import { SemanticCache } from './cache/semantic-cache.js';
 import { openDatabase, type SqliteDatabase } from './db/sqlite.js';
+import { toDataUrl } from './images/data-url.js';
 import { ImageStore } from './images/image-store.js';
 import { KeyService } from './keys.js';
 import { PreviewService } from './local/preview-service.js';
@@ -70,10 +71,6 @@ export interface Core {
   /** Stop the inference worker, flush counters and close the database; hosts call it before exiting. */
   close(): Promise<void>;
   doctor(): Promise<DoctorReport>;
-}
-
-function toDataUrl(image: { data: Buffer; mime: string }): string {
-  return `data:${image.mime};base64,${image.data.toString('base64')}`;
 }
 
 /** The Electron-agnostic core: every host builds one of these and talks to it only through `dispatcher`. */
@@ -178,20 +175,23 @@ export function createCore(deps: CoreDeps): Core {
     'prompt.tokenize': ({ text, modelId }) => previews.tokenize(text, modelId),
     'gallery.list': async ({ limit, before }) =>
       Promise.all(
-        images.list({ limit, before: before ? Date.parse(before) : undefined }).map(async (image) => ({
+        images.list({ limit, before: before ? Date.parse(before) : undefined }).map(async (image) => {
+          const thumbnail = await images.thumbnail(image.id);
+          return {
           id: image.id,
           source: image.source,
           width: image.width,
           height: image.height,
           createdAt: new Date(image.createdAt).toISOString(),
           parameters: image.parameters,
-          thumbnail: toDataUrl(await images.thumbnail(image.id)),
-        })),
+          thumbnail: toDataUrl(thumbnail.data, thumbnail.mime),
+          };
+        }),
       ),
     'images.get': async ({ id }) => {
       const image = images.get(id);
       if (!image) throw new AppError('not_found', `No image ${id.slice(0, 12)}… in the store.`, { hint: 'It may have been evicted; see the gallery.' });
-      return { id, dataUrl: toDataUrl({ data: await images.read(id), mime: image.mime }), parameters: image.parameters };
+      return { id, dataUrl: toDataUrl(await images.read(id), image.mime), parameters: image.parameters };
     },
     'images.export': async ({ id, format, quality, outPath }) => {
       const target = outPath ?? path.join(deps.dataDir, 'exports', `${id.slice(0, 16)}.${format}`);

@@ -17,6 +17,7 @@ import { SpendLedger } from '../../src/core/spend/ledger.js';
 import { baseUrlEnvName } from '../../src/providers/base-url.js';
 import { providerCatalog } from '../../src/providers/catalog.js';
 import { makeTempDir } from '../helpers/tmp.js';
+import { busiestWindow } from '../helpers/rate-window.js';
 
 /**
  * Cloud finals benchmark (issue 5), measured in one run: what the job layer adds per image on top of
@@ -216,19 +217,6 @@ async function benchThroughput(jobs: number): Promise<BenchRow[]> {
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-}
-
-/** The busiest closed window [t, t + windowMs] over granted (time, units), two pointers. */
-function busiestWindow(grants: ReadonlyArray<{ at: number; cost: number }>, windowMs: number): number {
-  let worst = 0;
-  let sum = 0;
-  let end = 0;
-  for (let start = 0; start < grants.length; start++) {
-    while (end < grants.length && (grants[end]?.at ?? Infinity) <= (grants[start]?.at ?? 0) + windowMs) sum += grants[end++]?.cost ?? 0;
-    worst = Math.max(worst, sum);
-    sum -= grants[start]?.cost ?? 0;
-  }
-  return worst;
 }
 
 /** 10,000 requests per provider on a simulated clock: all waiting at once, then in bursts and lulls. */

@@ -6,6 +6,7 @@ import type { GenerationParameters } from '../../contract/images.js';
 import type { PreviewInput, PreviewResult } from '../../contract/preview.js';
 import { PreviewInputSchema } from '../../contract/preview.js';
 import type { EventBus } from '../events.js';
+import { toDataUrl } from '../images/data-url.js';
 import { embedParameters } from '../images/generation-parameters.js';
 import type { ImageStore } from '../images/image-store.js';
 import type { ModelManager } from '../models/model-manager.js';
@@ -166,9 +167,9 @@ export class PreviewService {
   }
 
   private async emitProgress(requestId: string, progress: StepProgress): Promise<void> {
-    const latentPreview = progress.preview
-      ? `data:image/png;base64,${(await sharp(Buffer.from(progress.preview.data.buffer, progress.preview.data.byteOffset, progress.preview.data.length), { raw: { width: progress.preview.width, height: progress.preview.height, channels: 4 } }).png({ compressionLevel: 1 }).toBuffer()).toString('base64')}`
-      : undefined;
+    const p = progress.preview;
+    // Fast compression: a latent preview lives for one step.
+    const latentPreview = p ? toDataUrl(await encodePng(p.data, p.width, p.height, 4, 1), 'image/png') : undefined;
     this.deps.events.emit('preview.progress', { requestId, step: progress.step, totalSteps: progress.totalSteps, elapsedMs: progress.elapsedMs, latentPreview });
   }
 
@@ -188,10 +189,10 @@ export class PreviewService {
     };
     const images = [];
     for (const image of result.images) {
-      const png = await sharp(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.length), { raw: { width: image.width, height: image.height, channels: image.channels } }).png().toBuffer();
+      const png = await encodePng(image.data, image.width, image.height, image.channels);
       const withParameters = embedParameters(png, parameters);
       const stored = await this.deps.images.put(withParameters, { source: 'local-preview', parameters });
-      images.push({ imageId: stored.image.id, dataUrl: `data:image/png;base64,${withParameters.toString('base64')}` });
+      images.push({ imageId: stored.image.id, dataUrl: toDataUrl(withParameters, 'image/png') });
     }
     this.deps.runs.record({
       modelId: context.modelId,
@@ -239,4 +240,9 @@ export class PreviewService {
       imageId: null,
     });
   }
+}
+
+/** Raw pixels from the engine to PNG bytes. */
+function encodePng(pixels: Uint8Array | Uint8ClampedArray, width: number, height: number, channels: 3 | 4, compressionLevel = 6): Promise<Buffer> {
+  return sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength), { raw: { width, height, channels } }).png({ compressionLevel }).toBuffer();
 }

@@ -3,6 +3,7 @@ import { AppError } from '../../../src/contract/errors.js';
 import type { ProviderId } from '../../../src/contract/providers.js';
 import { ProviderLimiter, Slots, TokenBucket } from '../../../src/core/finals/rate-limiter.js';
 import { DOCUMENTED_LIMITS, type RateLimit } from '../../../src/core/finals/rate-limits.js';
+import { busiestWindow, type Grant } from '../../helpers/rate-window.js';
 
 /** A deterministic stream of numbers in [0, 1) (mulberry32), so a failure can be replayed. */
 function seeded(seed: number): () => number {
@@ -14,24 +15,6 @@ function seeded(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
   };
-}
-
-interface Grant {
-  at: number;
-  cost: number;
-}
-
-/** The most units granted in any closed window [t, t + windowMs] that starts at a grant. */
-function busiestWindow(grants: readonly Grant[], windowMs: number): number {
-  let worst = 0;
-  let sum = 0;
-  let end = 0;
-  for (let start = 0; start < grants.length; start++) {
-    while (end < grants.length && (grants[end]?.at ?? Infinity) <= (grants[start]?.at ?? 0) + windowMs) sum += grants[end++]?.cost ?? 0;
-    worst = Math.max(worst, sum);
-    sum -= grants[start]?.cost ?? 0;
-  }
-  return worst;
 }
 
 /**
